@@ -1,0 +1,3 @@
+module github.com/zabkeeper/zabkeeper
+
+go 1.26
