@@ -138,3 +138,17 @@ const (
 	AddWatchPersistent          int32 = 0
 	AddWatchPersistentRecursive int32 = 1
 )
+
+var stateNames = map[KeeperState]string{
+	StateUnknown: "Unknown", StateDisconnected: "Disconnected", StateNoSyncConnected: "NoSyncConnected",
+	StateSyncConnected: "SyncConnected", StateAuthFailed: "AuthFailed",
+	StateConnectedReadOnly: "ConnectedReadOnly", StateSaslAuthenticated: "SaslAuthenticated",
+	StateExpired: "Expired", StateClosed: "Closed",
+}
+
+func (s KeeperState) String() string {
+	if n, ok := stateNames[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("state(%d)", int32(s))
+}
