@@ -201,6 +201,10 @@ func (c *conn) handshake(r *bufio.Reader) bool {
 // connect implements protocol §2.4 for one ConnectRequest.
 func (c *conn) connect(req *jute.ConnectRequest) bool {
 	s := c.s
+	if !s.serving() {
+		c.log.Info("refusing a client: this member is not serving", zap.String("mode", s.repl.mode()))
+		return false
+	}
 	if last := s.lastZxid(); req.LastZxidSeen > last {
 		c.log.Info("client has seen a newer zxid than this server; it must try another server",
 			zap.Stringer("clientZxid", req.LastZxidSeen), zap.Stringer("serverZxid", last))
@@ -230,6 +234,7 @@ func (c *conn) connect(req *jute.ConnectRequest) bool {
 	c.mu.Unlock()
 	s.bindSession(c, resp.SessionID)
 	c.log = c.log.With(zap.String("session", sessionString(resp.SessionID)))
+	c.stats.established(time.Now())
 	c.send(jute.AppendFrame(nil, &resp))
 	return true
 }
@@ -243,6 +248,7 @@ func (c *conn) flushAndClose() {
 func (c *conn) dispatch(body []byte) bool {
 	hdr, rec, err := jute.DecodeRequest(body, c.s.cfg.JuteMaxBuffer)
 	c.s.touch(c)
+	c.stats.request(hdr.Xid)
 	switch {
 	case errors.Is(err, jute.ErrUnimplemented):
 		c.log.Info("unimplemented opcode; closing", zap.Int32("op", int32(hdr.Type)))

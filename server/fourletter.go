@@ -30,6 +30,10 @@ func (c *conn) fourLetterWord(cmd string, r *bufio.Reader) {
 	}
 	c.log.Debug("four-letter word", zap.String("cmd", cmd))
 	var b strings.Builder
+	if !s.serving() && cmd != "ruok" && cmd != "isro" && cmd != "conf" && cmd != "envi" {
+		c.send([]byte("This ZooKeeper instance is not currently serving requests\n"))
+		return
+	}
 	switch cmd {
 	case "ruok":
 		b.WriteString("imok")
@@ -40,7 +44,7 @@ func (c *conn) fourLetterWord(cmd string, r *bufio.Reader) {
 	case "stat":
 		s.writeSrvr(&b, true)
 	case "cons":
-		s.writeCons(&b)
+		s.writeCons(&b, c)
 	case "mntr":
 		s.writeMntr(&b)
 	case "conf":
@@ -101,8 +105,14 @@ func (s *Server) writeSrvr(b *strings.Builder, withClients bool) {
 	fmt.Fprintf(b, "Node count: %d\n", nodes)
 }
 
-func (s *Server) writeCons(b *strings.Builder) {
-	s.eachConn(func(c *conn) { c.writeConsLine(b, true) })
+// writeCons lists the client connections, leaving out the one asking:
+// go-zookeeper's FLWCons fails on any line without a session.
+func (s *Server) writeCons(b *strings.Builder, asking *conn) {
+	s.eachConn(func(c *conn) {
+		if c != asking {
+			c.writeConsLine(b, true)
+		}
+	})
 	b.WriteString("\n")
 }
 
@@ -120,11 +130,20 @@ func (c *conn) writeConsLine(b *strings.Builder, full bool) {
 		if st.count > 0 {
 			avg = (st.sumLat / time.Duration(st.count)).Milliseconds()
 		}
-		fmt.Fprintf(b, ",sid=0x%x,lop=%s,est=%d,to=%d,lcxid=0x0,lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d",
-			uint64(sid), lastOpName(st.lastOp), st.est.UnixMilli(), to.Milliseconds(), uint64(c.s.lastZxid()),
-			time.Now().UnixMilli(), st.lastLat.Milliseconds(), st.minLat.Milliseconds(), avg, st.maxLat.Milliseconds())
+		// go-zookeeper's FLWCons parses est and lresp as unsigned decimals:
+		// a zero time must print as 0, not as a negative Unix time.
+		fmt.Fprintf(b, ",sid=0x%x,lop=%s,est=%d,to=%d,lcxid=0x%x,lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d",
+			uint64(sid), lastOpName(st.lastOp), unixMs(st.est), to.Milliseconds(), uint32(st.cxid), uint64(c.s.lastZxid()),
+			unixMs(st.resp), st.lastLat.Milliseconds(), st.minLat.Milliseconds(), avg, st.maxLat.Milliseconds())
 	}
 	b.WriteString(")\n")
+}
+
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // lastOpName uses ZooKeeper's four-letter op abbreviations.

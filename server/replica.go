@@ -1,9 +1,6 @@
 package server
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
 // openReplicator recovers the durable state and starts ordering writes:
 // alone for a standalone member, through ZAB for an ensemble member.
@@ -17,15 +14,20 @@ func (s *Server) openReplicator(ctx context.Context) (replicator, error) {
 		st.Close()
 		return nil, err
 	}
+	s.snap = &snapshotter{s: s, st: st}
 	if !s.cfg.Standalone() {
-		st.Close()
-		return nil, errors.New("ensemble mode is not available in this build yet")
+		// Logged txns after the snapshot are applied once a leader says
+		// they are committed.
+		e, err := newEnsemble(s, st, snapZ)
+		if err != nil {
+			st.Close()
+		}
+		return e, err
 	}
 	if err := s.replay(st, snapZ, st.LastZxid()); err != nil {
 		st.Close()
 		return nil, err
 	}
-	s.snap = &snapshotter{s: s, st: st}
 	s.resetTracker()
 	return newStandalone(s, st)
 }

@@ -261,6 +261,32 @@ func (s *Server) bindSession(c *conn, sid int64) {
 	}
 }
 
+// serving reports whether clients may connect: a standalone member always,
+// an ensemble member while it follows or leads an established leader.
+func (s *Server) serving() bool {
+	switch s.repl.mode() {
+	case "standalone", "leader", "follower":
+		return true
+	}
+	return false
+}
+
+// dropClients closes every client connection (not four-letter words).
+func (s *Server) dropClients(why string) {
+	s.connsMu.Lock()
+	cs := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		cs = append(cs, c)
+	}
+	s.connsMu.Unlock()
+	if len(cs) > 0 {
+		s.log.Info("closing client connections", zap.String("why", why), zap.Int("connections", len(cs)))
+	}
+	for _, c := range cs {
+		c.close()
+	}
+}
+
 func sessionString(id int64) string { return fmt.Sprintf("0x%x", uint64(id)) }
 
 // errUnimplemented answers opcodes zabkeeper does not serve.

@@ -16,6 +16,7 @@ func main() {
 		Usage: "a ZooKeeper-compatible coordination service",
 		Commands: []*cli.Command{
 			serverCommand(),
+			devCommand(),
 		},
 		HideHelpCommand: true,
 	}
