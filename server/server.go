@@ -261,6 +261,20 @@ func (s *Server) bindSession(c *conn, sid int64) {
 	}
 }
 
+// Serving reports whether the member accepts clients now.
+func (s *Server) Serving() bool { return s.repl != nil && s.serving() }
+
+// Digest is the tree's digest and the zxid it covers: equal on two members
+// that applied the same txns.
+func (s *Server) Digest() (zxid.Zxid, uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tree.LastZxid(), s.tree.Digest()
+}
+
+// Mode is srvr's mode: standalone, leader, follower or looking.
+func (s *Server) Mode() string { return s.repl.mode() }
+
 // serving reports whether clients may connect: a standalone member always,
 // an ensemble member while it follows or leads an established leader.
 func (s *Server) serving() bool {
