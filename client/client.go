@@ -275,3 +275,14 @@ func (c *Client) Close() error {
 	<-c.runDone
 	return nil
 }
+
+// Server is the address of the member the client is connected to, or ""
+// while it is disconnected.
+func (c *Client) Server() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cn == nil {
+		return ""
+	}
+	return c.cn.nc.RemoteAddr().String()
+}
