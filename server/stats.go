@@ -74,14 +74,33 @@ type connStats struct {
 	maxLat  time.Duration
 	sumLat  time.Duration
 	count   int64
-	est     time.Time
+	est     time.Time // session established; zero before the handshake
+	resp    time.Time // last reply sent
+	cxid    int32     // xid of the last request read
+}
+
+// established records when the handshake finished (cons est=).
+func (c *connStats) established(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.est = t
+}
+
+// request counts one request frame read from the client.
+func (c *connStats) request(xid int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recv++
+	if xid > 0 {
+		c.cxid = xid
+	}
 }
 
 func (c *connStats) replied(op jute.OpCode, d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sent++
-	c.lastOp, c.lastLat = op, d
+	c.lastOp, c.lastLat, c.resp = op, d, time.Now()
 	if c.count == 0 || d < c.minLat {
 		c.minLat = d
 	}
