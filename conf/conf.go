@@ -36,7 +36,10 @@ type Config struct {
 	ForceSync              bool          // fsync the log before acknowledging
 	SkipACL                bool          // do not check ACLs at all
 	ContainerCheckInterval time.Duration // znode.container.checkIntervalMs
-	MetricsPort            int           // Prometheus /metrics port, 0 = off
+	MetricsPort            int           // an extra Prometheus /metrics port, 0 = off
+	AdminEnabled           bool          // admin.enableServer: the admin HTTP server
+	AdminAddress           string        // admin.serverAddress, default 127.0.0.1 (it serves snapshots)
+	AdminPort              int           // admin.serverPort, default 8080; 0 picks a free port
 	LogFormat              string        // "console" or "json"
 	LogLevel               string        // debug, info, warn, error
 	Unknown                []string      // keys that were set but not understood
@@ -78,6 +81,9 @@ func Default() *Config {
 		PurgeInterval:          time.Hour,
 		ForceSync:              true,
 		ContainerCheckInterval: time.Minute,
+		AdminEnabled:           true,
+		AdminAddress:           "127.0.0.1",
+		AdminPort:              8080,
 		LogFormat:              "console",
 		LogLevel:               "info",
 	}
@@ -158,6 +164,9 @@ func (c *Config) String() string {
 	}
 	line(KeyContainerCheckInterval, ms(c.ContainerCheckInterval))
 	line(KeyMetricsPort, c.MetricsPort)
+	line(KeyAdminEnable, c.AdminEnabled)
+	line(KeyAdminAddress, c.AdminAddress)
+	line(KeyAdminPort, c.AdminPort)
 	line(KeyLogFormat, c.LogFormat)
 	line(KeyLogLevel, c.LogLevel)
 	if !c.Standalone() {

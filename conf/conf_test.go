@@ -239,7 +239,7 @@ func TestEnvServersAndUnknown(t *testing.T) {
 	}
 	if !reflect.DeepEqual(warns, []string{"environment: ZABKEEPER_NOPE: unknown key, ignored"}) ||
 		!reflect.DeepEqual(c.Unknown, []string{"ZABKEEPER_NOPE"}) ||
-		!reflect.DeepEqual(c.Ignored, []string{"admin.serverPort"}) {
+		len(c.Ignored) != 0 || c.AdminPort != 8080 {
 		t.Errorf("warnings %q unknown %q ignored %q", warns, c.Unknown, c.Ignored)
 	}
 }
@@ -266,7 +266,10 @@ ssl.keyStore.location=/x
 	if !reflect.DeepEqual(c.Unknown, []string{"fooBar"}) {
 		t.Errorf("unknown %q", c.Unknown)
 	}
-	wantIgnored := []string{"admin.enableServer", "admin.serverPort", "electionAlg", "globalOutstandingLimit",
+	if c.AdminEnabled || c.AdminPort != 8080 {
+		t.Errorf("admin.enableServer=false / admin.serverPort=8080 not applied: %v %d", c.AdminEnabled, c.AdminPort)
+	}
+	wantIgnored := []string{"electionAlg", "globalOutstandingLimit",
 		"metricsProvider.className", "metricsProvider.httpPort", "preAllocSize", "quorumListenOnAllIPs",
 		"reconfigEnabled", "ssl.keyStore.location", "standaloneEnabled"}
 	if !reflect.DeepEqual(c.Ignored, wantIgnored) {

@@ -36,6 +36,9 @@ const (
 	KeyLogFormat              = "logFormat"
 	KeyLogLevel               = "logLevel"
 	KeyDynamicConfigFile      = "dynamicConfigFile"
+	KeyAdminEnable            = "admin.enableServer"
+	KeyAdminAddress           = "admin.serverAddress"
+	KeyAdminPort              = "admin.serverPort"
 )
 
 // setter parses one value into the config; its error describes the value only,
@@ -67,6 +70,9 @@ var setters = map[string]setter{
 	KeyMetricsPort:            func(c *Config, v string) (err error) { c.MetricsPort, err = parsePort(v, true); return },
 	KeyLogFormat:              func(c *Config, v string) error { c.LogFormat = strings.ToLower(v); return nil },
 	KeyLogLevel:               func(c *Config, v string) error { c.LogLevel = strings.ToLower(v); return nil },
+	KeyAdminEnable:            func(c *Config, v string) (err error) { c.AdminEnabled, err = yesNo(v); return },
+	KeyAdminAddress:           func(c *Config, v string) error { c.AdminAddress = v; return nil },
+	KeyAdminPort:              func(c *Config, v string) (err error) { c.AdminPort, err = parsePort(v, true); return },
 	KeyDynamicConfigFile: func(c *Config, v string) error {
 		// Ignoring it would silently drop the membership, so refuse instead.
 		return errors.New("dynamic configuration files are not supported; put the server.N lines in this file")
@@ -76,7 +82,7 @@ var setters = map[string]setter{
 // ignoredKeys are ZooKeeper keys zabkeeper accepts so that an unmodified
 // zoo.cfg loads, but which change nothing here.
 var ignoredKeys = []string{
-	"admin.enableServer", "admin.serverAddress", "admin.serverPort", "admin.idleTimeout",
+	"admin.idleTimeout",
 	"admin.commandURL", "admin.portUnification", "standaloneEnabled", "reconfigEnabled",
 	"electionAlg", "quorumListenOnAllIPs", "preAllocSize", "globalOutstandingLimit",
 	"secureClientPort", "secureClientPortAddress", "observerMasterPort", "clientPortListenBacklog",

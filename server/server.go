@@ -62,16 +62,20 @@ type Server struct {
 	tracker *session.Tracker
 	idgen   *session.IDGen
 
-	repl  replicator
-	snap  *snapshotter
-	stats stats
-	start time.Time
-	now   func() time.Time
+	repl replicator
+	snap *snapshotter
+	// snapMu lets one snapshot run at a time (the tree keeps one).
+	snapMu sync.Mutex
+	stats  stats
+	start  time.Time
+	now    func() time.Time
 
-	ln      net.Listener
-	wg      sync.WaitGroup
-	closing chan struct{}
-	closed  atomic.Bool
+	ln        net.Listener
+	adminLn   net.Listener
+	metricsLn net.Listener
+	wg        sync.WaitGroup
+	closing   chan struct{}
+	closed    atomic.Bool
 }
 
 // replicator orders writes: the standalone log, or a ZAB ensemble member.
@@ -131,6 +135,11 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("client port: %w", err)
 	}
 	s.ln = ln
+	if err := s.startAdmin(); err != nil {
+		ln.Close()
+		s.repl.close()
+		return err
+	}
 	s.log.Info("serving clients", zap.String("addr", ln.Addr().String()),
 		zap.String("mode", s.repl.mode()), zap.Stringer("zxid", s.lastZxid()))
 	s.wg.Add(2)

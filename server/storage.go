@@ -14,11 +14,21 @@ import (
 	"github.com/zabkeeper/zabkeeper/zxid"
 )
 
+// StoreDirs is where a member keeps its store under dataDir and dataLogDir
+// (also for `zabkeeper snapshot restore`).
+func StoreDirs(dataDir, dataLogDir string) (dir, logDir string) {
+	if dataLogDir == "" {
+		dataLogDir = dataDir
+	}
+	return filepath.Join(dataDir, "zabkeeper"), filepath.Join(dataLogDir, "zabkeeper-log")
+}
+
 // openStore opens the durable state under dataDir and dataLogDir.
 func (s *Server) openStore() (*store.Store, error) {
+	dir, logDir := StoreDirs(s.cfg.DataDir, s.cfg.DataLogDir)
 	st, err := store.Open(store.Options{
-		Dir:        filepath.Join(s.cfg.DataDir, "zabkeeper"),
-		LogDir:     filepath.Join(s.cfg.DataLogDir, "zabkeeper-log"),
+		Dir:        dir,
+		LogDir:     logDir,
 		NoSync:     !s.cfg.ForceSync,
 		SnapRetain: s.cfg.SnapRetainCount,
 		Logger:     s.log.Named("store"),
@@ -91,7 +101,8 @@ type snapshotter struct {
 }
 
 // applied counts txns and starts a snapshot when due. Called with s.mu held
-// for writing (from applyCommitted).
+// for writing (from applyCommitted), so the snapshot begins on its own
+// goroutine.
 func (p *snapshotter) applied(n int) {
 	if p == nil || p.st == nil {
 		return
@@ -100,66 +111,74 @@ func (p *snapshotter) applied(n int) {
 		return
 	}
 	p.since.Store(0)
-	snap := p.s.tree.BeginSnapshot()
 	p.s.wg.Add(1)
 	go func() {
 		defer p.s.wg.Done()
 		defer p.running.Store(false)
-		if err := p.write(snap); err != nil {
-			p.s.log.Warn("snapshot failed", zap.Stringer("zxid", snap.Zxid()), zap.Error(err))
+		if err := p.take(); err != nil {
+			p.s.log.Warn("snapshot failed", zap.Error(err))
 		}
 	}()
 }
 
-func (p *snapshotter) write(snap *tree.Snapshot) error {
-	w, err := p.st.CreateSnapshot(snap.Zxid())
-	if err != nil {
-		p.s.mu.Lock()
-		snap.Abort()
-		p.s.mu.Unlock()
-		return err
-	}
-	for {
-		p.s.mu.Lock()
-		done, err := snap.WriteChunk(w, 2000)
+// take writes one snapshot into the store; retention runs on commit.
+func (p *snapshotter) take() error {
+	return p.s.withSnapshot(func(snap *tree.Snapshot) error {
+		w, err := p.st.CreateSnapshot(snap.Zxid())
 		if err != nil {
-			snap.Abort()
+			return err
 		}
-		p.s.mu.Unlock()
-		if err != nil {
+		if err := p.s.streamSnapshot(snap, w); err != nil {
 			w.Abort()
 			return err
 		}
-		if done {
-			break
+		info, err := w.Commit()
+		if err != nil {
+			return err
 		}
-	}
-	info, err := w.Commit()
-	if err != nil {
-		return err
-	}
-	p.s.log.Info("snapshot taken", zap.Stringer("snapshot", info))
-	return nil
+		p.s.log.Info("snapshot taken", zap.Stringer("snapshot", info))
+		return nil
+	})
 }
 
-// writeSnapshotTo streams a point-in-time snapshot of the tree to w (for
-// `zabkeeper snapshot save` and for SNAP sync of followers).
-func (s *Server) writeSnapshotTo(w io.Writer) (zxid.Zxid, error) {
+// withSnapshot begins a point-in-time snapshot of the tree and hands it to
+// f. The tree keeps one snapshot at a time, so callers (periodic snapshots,
+// SNAP sync of followers, `zabkeeper snapshot save`) take turns.
+func (s *Server) withSnapshot(f func(*tree.Snapshot) error) error {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
 	s.mu.Lock()
 	snap := s.tree.BeginSnapshot()
 	s.mu.Unlock()
+	err := f(snap)
+	if err != nil {
+		s.mu.Lock()
+		snap.Abort()
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// streamSnapshot writes the snapshot's nodes to w in chunks, taking the
+// tree lock per chunk so writes are never stalled for long.
+func (s *Server) streamSnapshot(snap *tree.Snapshot, w io.Writer) error {
 	for {
 		s.mu.Lock()
 		done, err := snap.WriteChunk(w, 2000)
-		if err != nil {
-			snap.Abort()
-		}
 		s.mu.Unlock()
-		if err != nil {
-			return 0, err
-		}
-		if done {
-			return snap.Zxid(), nil
+		if err != nil || done {
+			return err
 		}
 	}
+}
+
+// writeSnapshotTo streams a point-in-time snapshot of the tree to w and
+// returns its zxid.
+func (s *Server) writeSnapshotTo(w io.Writer) (zxid.Zxid, error) {
+	var z zxid.Zxid
+	err := s.withSnapshot(func(snap *tree.Snapshot) error {
+		z = snap.Zxid()
+		return s.streamSnapshot(snap, w)
+	})
+	return z, err
 }

@@ -287,3 +287,17 @@ func TestRestoreRejectsCorruption(t *testing.T) {
 		t.Fatal("garbage restored")
 	}
 }
+
+func TestWalkVisitsEveryNode(t *testing.T) {
+	tr := New()
+	seen := map[string]int32{}
+	tr.Walk(func(p string, st jute.Stat) bool { seen[p] = st.DataLength; return true })
+	if len(seen) != tr.NodeCount() || len(seen) != 4 {
+		t.Fatalf("walk saw %v, NodeCount %d", seen, tr.NodeCount())
+	}
+	n := 0
+	tr.Walk(func(string, jute.Stat) bool { n++; return false })
+	if n != 1 {
+		t.Fatalf("walk did not stop: %d calls", n)
+	}
+}

@@ -59,6 +59,7 @@ func devConfigs(n int, dir string, clientPort, peerPort, electionPort int) ([]*c
 		c.MyID = int64(i + 1)
 		c.FourLetterWords = []string{"*"}
 		c.ExtendedTypesEnabled = true
+		c.AdminPort = 0 // a free port each; printed below
 		if err := c.Validate(); err != nil {
 			return nil, err
 		}

@@ -39,6 +39,7 @@ func Config(t testing.TB, opts ...Option) *conf.Config {
 	cfg.MaxSessionTimeout = 60 * time.Second
 	cfg.FourLetterWords = []string{"*"}
 	cfg.ExtendedTypesEnabled = true
+	cfg.AdminEnabled = false // tests that want it set AdminPort = 0 (a free port)
 	for _, o := range opts {
 		o(cfg)
 	}
