@@ -185,5 +185,10 @@ func (n *Node) tickFollower() {
 	}
 	if n.fl.heard++; n.fl.heard >= limit {
 		n.lose("leader %d silent for %d ticks", n.leader, n.fl.heard)
+		return
+	}
+	if n.phase == PhaseDiscovery && n.fl.epoch == 0 {
+		// No LEADERINFO yet: the leader may have missed our FOLLOWERINFO.
+		n.send(Message{Type: MsgFollowerInfo, To: n.leader, Epoch: n.acceptedEpoch, Zxid: n.lastLogged})
 	}
 }

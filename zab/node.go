@@ -196,6 +196,12 @@ type Node struct {
 
 	ld *leaderState
 	fl *followerState
+
+	// early keeps FOLLOWERINFO that arrived while this member was still
+	// electing: the elected leader often hears from its followers before
+	// its own election finishes, and dropping those would stall discovery
+	// until initLimit runs out.
+	early map[int64]Message
 }
 
 // New builds a node from its durable state; it starts Looking.
@@ -245,7 +251,16 @@ func (n *Node) Lead() {
 	n.ld = newLeaderState()
 	n.ld.startCurrent, n.ld.startLast = n.currentEpoch, n.lastLogged
 	n.infof("leading: discovery from a%d c%d last=%s", n.acceptedEpoch, n.currentEpoch, n.lastLogged)
-	n.tryFixEpoch()
+	early := n.early
+	n.early = nil
+	for _, id := range n.voters {
+		if m, ok := early[id]; ok && n.role == Leading {
+			n.stepLeader(m)
+		}
+	}
+	if n.role == Leading { // an early FOLLOWERINFO may have made us step down
+		n.tryFixEpoch()
+	}
 }
 
 // Follow starts discovery with the elected leader.
@@ -255,6 +270,7 @@ func (n *Node) Follow(leader int64) {
 		return
 	}
 	n.reset(Following, leader)
+	n.early = nil
 	n.fl = &followerState{}
 	n.infof("following %d: discovery from a%d c%d last=%s", leader, n.acceptedEpoch, n.currentEpoch, n.lastLogged)
 	n.send(Message{Type: MsgFollowerInfo, To: leader, Epoch: n.acceptedEpoch, Zxid: n.lastLogged})
@@ -273,6 +289,7 @@ func (n *Node) lose(format string, args ...any) {
 	n.warnf("back to election: "+format, args...)
 	n.role, n.phase, n.leader = Looking, PhaseNone, 0
 	n.ld, n.fl = nil, nil
+	n.early = nil // anything older than the next election is stale
 	n.rd.Lost, n.rd.RoleChanged = true, true
 	n.rd.Role, n.rd.Leader, n.rd.Epoch = Looking, 0, 0
 }
@@ -289,6 +306,13 @@ func (n *Node) Step(m Message) error {
 		n.stepLeader(m)
 	case Following:
 		n.stepFollower(m)
+	case Looking:
+		if m.Type == MsgFollowerInfo && n.isVoter(m.From) {
+			if n.early == nil {
+				n.early = map[int64]Message{}
+			}
+			n.early[m.From] = m
+		}
 	}
 	return nil
 }

@@ -449,3 +449,29 @@ func BenchmarkBroadcast(b *testing.B) {
 		}
 	}
 }
+
+// A follower often decides before its leader does; its FOLLOWERINFO must not
+// be lost while the leader is still electing (it would stall discovery until
+// initLimit), and a follower without LEADERINFO repeats it every tick.
+func TestFollowerInfoBeforeLeadIsKept(t *testing.T) {
+	l := New(Config{ID: 1, Voters: []int64{1, 2, 3}, TickInitLimit: 10, TickSyncLimit: 5, Log: &memLog{}})
+	if err := l.Step(Message{Type: MsgFollowerInfo, From: 2, To: 1}); err != nil {
+		t.Fatal(err)
+	}
+	l.Lead()
+	rd := l.Ready()
+	if rd.AcceptedEpoch != 1 {
+		t.Fatalf("leader with an early FOLLOWERINFO should fix epoch 1 at once: %+v", rd)
+	}
+	if got := msgs(rd); !strings.Contains(got, "LEADERINFO") {
+		t.Fatalf("no LEADERINFO for the early follower: %s", got)
+	}
+
+	f := New(Config{ID: 2, Voters: []int64{1, 2, 3}, TickInitLimit: 10, TickSyncLimit: 5, Log: &memLog{}})
+	f.Follow(1)
+	f.Ready()
+	f.Tick()
+	if got := msgs(f.Ready()); !strings.Contains(got, "FOLLOWERINFO") {
+		t.Fatalf("follower did not repeat FOLLOWERINFO on tick: %q", got)
+	}
+}
