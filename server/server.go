@@ -136,9 +136,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ln = ln
 	if err := s.startAdmin(); err != nil {
-		ln.Close()
-		s.repl.close()
-		return err
+		// As ZooKeeper does with its AdminServer: the member serves clients
+		// without it rather than not at all.
+		s.log.Warn("admin server not started; clients are served without it", zap.Error(err))
 	}
 	s.log.Info("serving clients", zap.String("addr", ln.Addr().String()),
 		zap.String("mode", s.repl.mode()), zap.Stringer("zxid", s.lastZxid()))

@@ -40,7 +40,7 @@ func snapshotCommand() *cli.Command {
 				Usage:     "make a fresh data directory from a snapshot file (run it on a stopped member)",
 				ArgsUsage: "FILE",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "data-dir", Required: true, Usage: "the member's dataDir (must hold no data)"},
+					&cli.StringFlag{Name: "data-dir", Usage: "the member's dataDir (must hold no data)"},
 					&cli.StringFlag{Name: "data-log-dir", Usage: "the member's dataLogDir (default: data-dir)"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar"},
 				},
@@ -61,11 +61,19 @@ func snapshotCommand() *cli.Command {
 	}
 }
 
+// oneArg is the FILE argument; flags may come before or after it.
 func oneArg(c *cli.Context, what string) (string, error) {
-	if c.Args().Len() != 1 {
+	args, err := interspersed(c, c.Command.Flags)
+	if err == errHelpShown {
+		return "", cli.Exit("", 0)
+	}
+	if err != nil {
+		return "", cli.Exit(fmt.Sprintf("zabkeeper: %s: %v", what, err), 2)
+	}
+	if len(args) != 1 {
 		return "", cli.Exit(fmt.Sprintf("zabkeeper: %s: expected one FILE argument", what), 2)
 	}
-	return c.Args().First(), nil
+	return args[0], nil
 }
 
 // progress wraps r in a progress bar of size bytes (unknown size: -1).
@@ -129,6 +137,9 @@ func snapshotRestore(c *cli.Context) error {
 	file, err := oneArg(c, "snapshot restore")
 	if err != nil {
 		return err
+	}
+	if c.String("data-dir") == "" {
+		return cli.Exit("zabkeeper: snapshot restore: --data-dir is required", 2)
 	}
 	z, body, err := store.ReadSnapshotFile(file)
 	if err != nil {
