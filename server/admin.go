@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -27,12 +28,15 @@ func (s *Server) startAdmin() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc(SnapshotPath, s.serveSnapshot)
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metricsRegistry(), promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
 		}
-		fmt.Fprintf(w, "zabkeeper %s admin: %s (snapshot file), /metrics (Prometheus)\n", Version, SnapshotPath)
+		fmt.Fprintf(w, "zabkeeper %s admin: %s (snapshot file), /metrics (Prometheus), /debug/pprof/ (profiles)\n", Version, SnapshotPath)
 	})
 	listen := func(port int) (net.Listener, error) {
 		return net.Listen("tcp", net.JoinHostPort(s.cfg.AdminAddress, strconv.Itoa(port)))

@@ -190,35 +190,22 @@ func (e *ensemble) submit(t *tree.Txn) error {
 }
 
 func (e *ensemble) propose(t *tree.Txn) error {
-	st := e.node.Status()
-	if st.Role == zab.Leading {
-		t.Time = e.s.now().UnixMilli()
-	}
-	data, err := tree.EncodeTxn(t)
+	body, err := encodeRequest(t)
 	if err != nil {
 		return err
 	}
-	if st.Role == zab.Leading {
-		_, err = e.node.Propose(data)
+	if e.node.Status().Role == zab.Leading {
+		_, err = e.node.Propose(stamp(e.s.now().UnixMilli(), body))
 	} else {
-		err = e.node.Forward(data)
+		err = e.node.Forward(body)
 	}
 	return err
 }
 
 // proposeForwarded stamps a follower's write with the leader's clock.
-func (e *ensemble) proposeForwarded(data []byte) {
-	t, err := tree.DecodeTxn(data)
-	if err != nil {
-		e.log.Warn("dropping an undecodable forwarded write", zap.Error(err))
-		return
-	}
-	t.Time = e.s.now().UnixMilli()
-	if data, err = tree.EncodeTxn(t); err == nil {
-		_, err = e.node.Propose(data)
-	}
-	if err != nil {
-		e.log.Info("forwarded write not proposed", zap.Stringer("txn", t), zap.Error(err))
+func (e *ensemble) proposeForwarded(request []byte) {
+	if _, err := e.node.Propose(stamp(e.s.now().UnixMilli(), request)); err != nil {
+		e.log.Info("forwarded write not proposed", zap.Error(err))
 	}
 }
 
@@ -577,7 +564,7 @@ func (e *ensemble) apply(ents []zab.Entry) error {
 	}
 	batch := make([]committed, 0, len(ents))
 	for _, en := range ents {
-		t, err := tree.DecodeTxn(en.Data)
+		t, err := decodeEntry(en.Data)
 		if err != nil {
 			return fmt.Errorf("txn %s: %w", en.Zxid, err)
 		}

@@ -114,7 +114,7 @@ func (l *standalone) commit(batch []pendingTxn) error {
 		if p.sync != nil {
 			continue
 		}
-		data, err := tree.EncodeTxn(p.c.txn)
+		data, err := encodeEntry(p.c.txn)
 		if err != nil {
 			return err
 		}
