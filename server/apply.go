@@ -22,7 +22,7 @@ func (s *Server) applyCommitted(batch []committed) {
 	defer s.mu.Unlock()
 	for _, e := range batch {
 		res := s.tree.Apply(e.zxid, e.txn)
-		s.deliver(res.Events)
+		s.deliver(res.Events, e.zxid)
 		s.afterApply(e.zxid, e.txn, &res)
 	}
 	s.stats.applied(len(batch))
@@ -31,8 +31,11 @@ func (s *Server) applyCommitted(batch []committed) {
 
 // deliver sends each event to the connections watching it that may read
 // the node. The watch manager's lock is released before touching
-// connections (lock order: tree, conn, watches).
-func (s *Server) deliver(events []tree.Event) {
+// connections (lock order: tree, conn, watches). Notifications carry the
+// zxid of the txn that fired them, as ZooKeeper 3.9 does (ZOOKEEPER-4655;
+// 3.8 sent -1, and clients of both ignore the field), so a client can tell
+// which change it is seeing.
+func (s *Server) deliver(events []tree.Event, z zxid.Zxid) {
 	for _, ev := range events {
 		s.wmu.Lock()
 		fires := s.watches.Trigger(ev.Type, ev.Path)
@@ -40,7 +43,7 @@ func (s *Server) deliver(events []tree.Event) {
 		for _, f := range fires {
 			c := s.connByID(uint64(f.W))
 			if c != nil && c.canRead(ev.ACL) {
-				c.notify(f.Type, f.Path)
+				c.notify(f.Type, f.Path, z)
 			}
 		}
 	}

@@ -266,7 +266,19 @@ func (c *conn) dispatch(body []byte) bool {
 		return true
 	}
 	c.slots <- struct{}{} // wait for room in the pipeline
-	return c.s.handle(c, hdr, rec)
+	if !c.s.handle(c, hdr, rec) {
+		return false
+	}
+	if hdr.Type == jute.OpCloseSession {
+		// Nothing after closeSession is read: the reply closes the
+		// connection once the close is applied.
+		select {
+		case <-c.done:
+		case <-time.After(max(c.timeout, time.Second)):
+		}
+		return false
+	}
+	return true
 }
 
 // reject answers one request with an error code after everything before it,
@@ -391,9 +403,10 @@ func replyFrame(xid int32, z zxid.Zxid, code jute.Code, body jute.Record) []byte
 }
 
 // notify queues a watch notification. Called with the tree locked.
-func (c *conn) notify(t jute.EventType, path string) {
+// z is the firing txn's zxid, or -1 for catch-up events of setWatches.
+func (c *conn) notify(t jute.EventType, path string, z zxid.Zxid) {
 	c.s.stats.notified()
-	h := jute.ReplyHeader{Xid: jute.XidNotification, Zxid: -1}
+	h := jute.ReplyHeader{Xid: jute.XidNotification, Zxid: z}
 	ev := jute.WatcherEvent{Type: t, State: jute.StateSyncConnected, Path: path}
 	c.send(jute.AppendFrame(nil, &h, &ev))
 }

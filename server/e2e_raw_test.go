@@ -294,7 +294,7 @@ func TestRawHandshakeDetails(t *testing.T) {
 		t.Fatalf("ping reply %v", h)
 	}
 
-	// Notifications: xid -1, zxid -1, state SyncConnected.
+	// Notifications: xid -1, the firing txn's zxid, state SyncConnected.
 	without.mustCall(jute.OK, jute.OpExists, &jute.ExistsRequest{Path: "/z", Watch: true}, &jute.ExistsResponse{})
 	with.mustCall(jute.OK, jute.OpDelete, &jute.DeleteRequest{Path: "/z", Version: -1}, nil)
 	if e := without.nextEvent(); e != ev(jute.EventNodeDeleted, "/z") {
@@ -309,9 +309,11 @@ func TestRawHandshakeDetails(t *testing.T) {
 	}
 	var h jute.ReplyHeader
 	var we jute.WatcherEvent
-	if err := jute.Unmarshal(body, 0, &h, &we); err != nil || h.Xid != -1 || h.Zxid != -1 || h.Err != 0 ||
+	var st jute.ExistsResponse
+	with.mustCall(jute.OK, jute.OpExists, &jute.ExistsRequest{Path: "/z"}, &st)
+	if err := jute.Unmarshal(body, 0, &h, &we); err != nil || h.Xid != -1 || int64(h.Zxid) != st.Stat.Czxid || h.Err != 0 ||
 		we != ev(jute.EventNodeCreated, "/z") {
-		t.Fatalf("notification frame %v %v (%v)", h, we, err)
+		t.Fatalf("notification frame %v %v (%v), want zxid 0x%x", h, we, err, st.Stat.Czxid)
 	}
 
 	// closeSession: a reply, then the server closes.

@@ -228,7 +228,7 @@ func (s *Server) setWatches(c *conn, rel zxid.Zxid, sw watch.SetWatches) {
 	}
 	fire, regs := watch.Reconnect(int64(rel), lookup, sw)
 	for _, f := range fire {
-		c.notify(f.Type, f.Path)
+		c.notify(f.Type, f.Path, -1)
 	}
 	s.wmu.Lock()
 	for _, r := range regs {

@@ -6,9 +6,12 @@
 // Locks, always taken in this order:
 //
 //	Server.mu (RW)   the tree; Apply holds it for writing, reads for reading
-//	Server.wmu       the watch manager (reads register watches under mu.RLock)
 //	conn.mu          a connection's pending-request FIFO and identities
+//	Server.wmu       the watch manager (reads register watches under mu.RLock)
 //	conn.outMu       a connection's outbound queue
+//
+// Apply never holds wmu while it takes a connection's lock: it asks the
+// watch manager whom to notify, releases it, then notifies.
 //
 // A write's notifications are queued on every affected connection while
 // Apply holds mu, before the write's own reply is queued, and a read queues
