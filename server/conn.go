@@ -219,6 +219,12 @@ func (c *conn) connect(req *jute.ConnectRequest) bool {
 			return false
 		}
 		resp.SessionID, resp.TimeOut, resp.Passwd = sid, timeout, sessionPassword(sid)
+	} else if !s.confirmLeader(time.Duration(timeout) * time.Millisecond) {
+		// Do not call the session expired on this member's word alone: a
+		// member that cannot reach its leader lets the client try another.
+		c.log.Info("cannot confirm a resumed session with the leader; the client must try another member",
+			zap.String("session", sessionString(req.SessionID)))
+		return false
 	} else if s.resumeSession(c, req.SessionID, req.Passwd, timeout) {
 		resp.SessionID, resp.TimeOut, resp.Passwd = req.SessionID, timeout, sessionPassword(req.SessionID)
 	} else {

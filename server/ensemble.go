@@ -314,6 +314,9 @@ func (e *ensemble) startElection() {
 	e.mu.Lock()
 	e.electing = true
 	e.mu.Unlock()
+	// Syncs sent to the old leader will never be answered; their clients
+	// are dropped with the rest when serving stops.
+	clear(e.syncs)
 	e.setServing(false, "looking")
 	e.el.Start(st.LastLogged, st.CurrentEpoch)
 	e.log.Info("looking for a leader", zap.Stringer("lastZxid", st.LastLogged), zap.Uint32("epoch", st.CurrentEpoch))
@@ -485,22 +488,21 @@ func (e *ensemble) persist(items []workItem) error {
 	dirty := false
 	for _, it := range items {
 		rd := &it.rd
+		appended := false
 		if rd.InstallSnapshot != nil {
-			if err := e.installSnapshot(rd.InstallSnapshot); err != nil {
+			// The entries that came with the snapshot are installed with it.
+			if err := e.installSnapshot(rd.InstallSnapshot, rd.Append); err != nil {
 				return err
 			}
+			appended = true
 		}
 		if rd.TruncateAfter != nil {
 			if err := e.st.TruncateAfter(*rd.TruncateAfter); err != nil {
 				return err
 			}
 		}
-		if len(rd.Append) > 0 {
-			ents := make([]store.Entry, len(rd.Append))
-			for i, a := range rd.Append {
-				ents[i] = store.Entry{Zxid: a.Zxid, Data: a.Data}
-			}
-			if err := e.st.Append(ents); err != nil {
+		if len(rd.Append) > 0 && !appended {
+			if err := e.st.Append(storeEntries(rd.Append)); err != nil {
 				return err
 			}
 			dirty = true
@@ -542,9 +544,18 @@ func (e *ensemble) persist(items []workItem) error {
 	return nil
 }
 
-// installSnapshot replaces the log and the tree with the leader's snapshot.
-func (e *ensemble) installSnapshot(snap *zab.Snapshot) error {
-	if err := e.st.InstallSnapshot(snap.Zxid, bytes.NewReader(snap.Data)); err != nil {
+func storeEntries(es []zab.Entry) []store.Entry {
+	out := make([]store.Entry, len(es))
+	for i, a := range es {
+		out[i] = store.Entry{Zxid: a.Zxid, Data: a.Data}
+	}
+	return out
+}
+
+// installSnapshot replaces the log and the tree with the leader's snapshot
+// and the entries after it, atomically on disk.
+func (e *ensemble) installSnapshot(snap *zab.Snapshot, after []zab.Entry) error {
+	if err := e.st.InstallSnapshot(snap.Zxid, bytes.NewReader(snap.Data), storeEntries(after)...); err != nil {
 		return err
 	}
 	t, err := tree.Restore(bytes.NewReader(snap.Data))

@@ -45,14 +45,44 @@ func (s *Server) createSession(c *conn, timeout int32) (int64, error) {
 	}
 }
 
+// confirmLeader is ZooKeeper's session revalidation on a reconnect: a
+// follower makes a round trip to its leader (a sync) and applies what the
+// leader had committed, so a session the leader closed is not resumed here,
+// and a follower that lost its leader without noticing yet does not take
+// the client. The leader and a standalone member decide alone.
+func (s *Server) confirmLeader(timeout time.Duration) bool {
+	if s.repl.mode() != "follower" {
+		return true
+	}
+	done := make(chan struct{})
+	s.repl.sync(func() { close(done) })
+	t := time.NewTimer(min(max(timeout/2, time.Second), 5*time.Second))
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	case <-s.closing:
+		return false
+	}
+}
+
 // resumeSession accepts a reconnect when the session is alive and the
-// password is the one ZooKeeper would have issued.
+// password is the one ZooKeeper would have issued. The member that decides
+// expiry also refuses a session whose expiry it already started.
 func (s *Server) resumeSession(c *conn, sid int64, passwd []byte, timeout int32) bool {
 	s.mu.RLock()
 	_, ok := s.tree.Session(sid)
 	s.mu.RUnlock()
 	if !ok || !session.CheckPassword(sid, passwd) {
 		return false
+	}
+	if s.decides() {
+		s.smu.Lock()
+		alive := s.tracker.Touch(sid, s.now().UnixMilli())
+		s.smu.Unlock()
+		return alive
 	}
 	s.repl.touch([]int64{sid})
 	return true

@@ -48,6 +48,7 @@ type SnapshotWriter struct {
 	w       *snapFileWriter
 	gen     uint64
 	install bool
+	after   []Entry // install: log entries that follow the snapshot
 	done    bool
 }
 
@@ -125,7 +126,7 @@ func (w *SnapshotWriter) Commit() (SnapshotInfo, error) {
 	}
 	w.done = true
 	rec := snapRecord{Zxid: uint64(w.z), Name: w.name, Size: size}
-	if err := w.s.commitSnapshot(rec, w.gen, w.install); err != nil {
+	if err := w.s.commitSnapshot(rec, w.gen, w.install, w.after); err != nil {
 		_ = w.s.fs.Remove(w.s.fs.PathJoin(w.s.snapDir, w.name))
 		return SnapshotInfo{}, err
 	}
@@ -163,7 +164,7 @@ func (s *Store) syncSnapDir() error {
 
 // commitSnapshot indexes rec and applies retention in one pebble batch. An
 // install also empties the log and drops snapshots after rec.
-func (s *Store) commitSnapshot(rec snapRecord, gen uint64, install bool) error {
+func (s *Store) commitSnapshot(rec snapRecord, gen uint64, install bool, after []Entry) error {
 	leave, err := s.enter()
 	if err != nil {
 		return err
@@ -205,6 +206,9 @@ func (s *Store) commitSnapshot(rec snapRecord, gen uint64, install bool) error {
 	}
 	if install {
 		_ = b.DeleteRange(logStart, logEnd, nil)
+		for _, e := range after {
+			_ = b.Set(logKey(e.Zxid), seal(logRecord{Zxid: uint64(e.Zxid), Data: e.Data}), nil)
+		}
 	} else if newBase > 0 {
 		_ = b.DeleteRange(logStart, logKey(newBase), nil)
 	}
@@ -216,6 +220,9 @@ func (s *Store) commitSnapshot(rec snapRecord, gen uint64, install bool) error {
 	if install {
 		s.gen++
 		s.last, s.synced, s.first = z, z, 0
+		if len(after) > 0 {
+			s.first, s.last, s.synced = after[0].Zxid, after[len(after)-1].Zxid, after[len(after)-1].Zxid
+		}
 	} else if s.first, err = s.firstLogZxid(); err != nil {
 		return err
 	}
@@ -227,10 +234,17 @@ func (s *Store) commitSnapshot(rec snapRecord, gen uint64, install bool) error {
 }
 
 // InstallSnapshot stores a snapshot received from the leader (ZAB SNAP sync)
-// and drops the whole log: the log restarts after z, and LastZxid becomes z.
-func (s *Store) InstallSnapshot(z zxid.Zxid, r io.Reader) error {
+// and replaces the whole log with the entries that follow it (after, in
+// zxid order above z). The old log, the snapshot's index entry and the new
+// entries change in one synced batch: a crash leaves either the old state
+// or the new one, never the snapshot without its entries — dropping the old
+// log first could lose txns this member had acknowledged (found by zab/sim).
+func (s *Store) InstallSnapshot(z zxid.Zxid, r io.Reader, after ...Entry) error {
 	if z < 0 {
 		return fmt.Errorf("store: install snapshot at negative zxid %s", z)
+	}
+	if err := checkOrder(z, after); err != nil {
+		return err
 	}
 	leave, err := s.enter()
 	if err != nil {
@@ -241,6 +255,7 @@ func (s *Store) InstallSnapshot(z zxid.Zxid, r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	w.after = after
 	if _, err := io.Copy(w, r); err != nil {
 		w.Abort()
 		return fmt.Errorf("store: install snapshot %s: %w", z, err)

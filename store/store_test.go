@@ -368,3 +368,30 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("second close: %v", err)
 	}
 }
+
+// A SNAP install replaces the log with the snapshot and the entries sent
+// with it in one write: after a crash right after the install returns, the
+// entries are there; the old log never survives without them.
+func TestInstallSnapshotWithEntriesIsAtomic(t *testing.T) {
+	fs := vfs.NewStrictMem()
+	s := mustOpen(t, memOpts(fs))
+	if err := s.AppendSync(entries(1, 1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	after := entries(2, 1, 12)
+	if err := s.InstallSnapshot(zxid.New(1, 3), bytes.NewReader([]byte("leader at 3")), after...); err != nil {
+		t.Fatal(err)
+	}
+	if s.LastZxid() != zxid.New(2, 12) || s.SyncedZxid() != zxid.New(2, 12) || s.FirstZxid() != zxid.New(2, 1) {
+		t.Fatalf("after install: last %s synced %s first %s", s.LastZxid(), s.SyncedZxid(), s.FirstZxid())
+	}
+	s = crashReopen(t, fs, s, memOpts(fs))
+	defer s.Close()
+	if z, b := readLatest(t, s); z != zxid.New(1, 3) || string(b) != "leader at 3" {
+		t.Fatalf("latest %s %q", z, b)
+	}
+	sameEntries(t, allEntries(t, s), after)
+	if err := s.InstallSnapshot(zxid.New(2, 20), bytes.NewReader(nil), entries(2, 5, 6)...); !errors.Is(err, ErrZxidOrder) {
+		t.Fatalf("entries below the snapshot zxid: %v", err)
+	}
+}

@@ -40,7 +40,11 @@
 // Durable work within and across Readys must become durable in order: the
 // snapshot, the truncation, the appends, then the epochs. A driver that
 // crashes may keep any prefix of the work not yet reported by Persisted, but
-// never an epoch without the log writes that came before it.
+// never an epoch without the log writes that came before it, and never an
+// installed snapshot without the Append of the same Ready: a SNAP replaces
+// a log that may hold acknowledged txns, so the snapshot and the entries
+// that follow it must replace it in one atomic write (zab/sim shows the loss
+// otherwise: -zab.split-install -zab.seed=610).
 //
 // Ready.Commit lists committed entries in zxid order, exactly once each (a
 // restarted node re-reads its logged-but-unapplied tail from Config.Log and

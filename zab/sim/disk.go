@@ -10,11 +10,11 @@ import (
 // state is what a member's disk holds: a snapshot, the log after it and the
 // two epochs.
 type state struct {
-	snapZxid   zxid.Zxid
-	snapDigest uint64
-	log        []zab.Entry
-	accepted   uint32
-	current    uint32
+	snapZxid zxid.Zxid
+	snapData []byte // a tree snapshot stream (tree.Restore reads it)
+	log      []zab.Entry
+	accepted uint32
+	current  uint32
 }
 
 func (s state) clone() state {
@@ -43,7 +43,7 @@ type op struct {
 func (s *state) apply(o op) error {
 	switch {
 	case o.snap != nil:
-		s.snapZxid, s.snapDigest, s.log = o.snap.Zxid, decodeDigest(o.snap.Data), nil
+		s.snapZxid, s.snapData, s.log = o.snap.Zxid, o.snap.Data, nil
 	case o.trunc != nil:
 		if *o.trunc < s.snapZxid {
 			return fmt.Errorf("truncate to %s below snapshot %s", *o.trunc, s.snapZxid)
@@ -73,6 +73,9 @@ type Disk struct {
 	dur state
 	cur state // dur + ops: what the running member reads
 	ops []op
+	// atomicInstall: a crash keeps a SNAP install only with every other
+	// write of its Ready (see Options.AtomicInstall).
+	atomicInstall bool
 }
 
 // write records the durable part of a Ready.
@@ -119,6 +122,9 @@ func (d *Disk) fsync() (zab.Persisted, bool) {
 
 // crash keeps the first keep unsynced ops.
 func (d *Disk) crash(keep int) {
+	if d.atomicInstall {
+		keep = d.wholeInstall(keep)
+	}
 	for _, o := range d.ops[:keep] {
 		if err := d.dur.apply(o); err != nil {
 			panic(err) // they applied to cur in the same order
@@ -127,8 +133,20 @@ func (d *Disk) crash(keep int) {
 	d.cur, d.ops = d.dur.clone(), nil
 }
 
-// compact replaces the log up to z with a snapshot; only when synced.
-func (d *Disk) compact(z zxid.Zxid, digest uint64) bool {
+// wholeInstall moves a crash point that falls inside a Ready carrying a
+// snapshot install back to before that Ready's first write.
+func (d *Disk) wholeInstall(keep int) int {
+	for i := keep - 1; i >= 0 && d.ops[i].done == nil; i-- {
+		if d.ops[i].snap != nil {
+			return i
+		}
+	}
+	return keep
+}
+
+// compact replaces the log up to z with a snapshot of the state machine at
+// z; only when synced.
+func (d *Disk) compact(z zxid.Zxid, snap []byte) bool {
 	if len(d.ops) != 0 || z <= d.dur.snapZxid || z > d.dur.last() {
 		return false
 	}
@@ -136,7 +154,7 @@ func (d *Disk) compact(z zxid.Zxid, digest uint64) bool {
 	for i < len(d.dur.log) && d.dur.log[i].Zxid <= z {
 		i++
 	}
-	d.dur.snapZxid, d.dur.snapDigest = z, digest
+	d.dur.snapZxid, d.dur.snapData = z, snap
 	d.dur.log = append([]zab.Entry(nil), d.dur.log[i:]...)
 	d.cur = d.dur.clone()
 	return true

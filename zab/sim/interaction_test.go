@@ -71,7 +71,7 @@ func (e *env) run(t *testing.T, td *datadriven.TestData) error {
 	c := e.c
 	switch td.Cmd {
 	case "add-nodes":
-		opt := Options{SyncLimit: 5, InitLimit: 10}
+		opt := Options{SyncLimit: 5, InitLimit: 10, TextPayloads: true}
 		for _, a := range args[1:] {
 			k, v, _ := strings.Cut(a, "=")
 			switch k {
@@ -258,7 +258,7 @@ func (e *env) status(id int64) string {
 	if !m.Alive {
 		return fmt.Sprintf("%d: down", id)
 	}
-	return m.Node.Status().String() + fmt.Sprintf(" applied=%s", m.Applied)
+	return m.Node.Status().String() + fmt.Sprintf(" applied=%s", m.Applied())
 }
 
 // log prints a member's written and durable disk state.
@@ -311,9 +311,9 @@ func (e *env) check(t *testing.T, args []string) error {
 	first := e.c.members[ids[0]]
 	for _, id := range ids {
 		m := e.c.members[id]
-		if m.Applied != first.Applied || m.Digest != first.Digest {
+		if m.Applied() != first.Applied() || m.Digest() != first.Digest() {
 			return fmt.Errorf("members %d and %d differ: applied %s/%x vs %s/%x",
-				first.ID, id, first.Applied, first.Digest, m.Applied, m.Digest)
+				first.ID, id, first.Applied(), first.Digest(), m.Applied(), m.Digest())
 		}
 	}
 	var got []string
@@ -325,7 +325,7 @@ func (e *env) check(t *testing.T, args []string) error {
 			return fmt.Errorf("%q was never committed", w)
 		}
 	}
-	e.out = append(e.out, fmt.Sprintf("ok: members %v applied the same history up to %s", ids, first.Applied))
+	e.out = append(e.out, fmt.Sprintf("ok: members %v applied the same history up to %s", ids, first.Applied()))
 	return nil
 }
 

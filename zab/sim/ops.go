@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 
+	"github.com/zabkeeper/zabkeeper/jute"
+	"github.com/zabkeeper/zabkeeper/tree"
 	"github.com/zabkeeper/zabkeeper/zab"
 )
 
@@ -81,12 +83,80 @@ func (c *Cluster) ElectAs(leader int64, members []int64) error {
 	return c.settle()
 }
 
-// Tick advances a member's clock by one tick.
+// Tick advances a member's clock by one tick; a serving leader then
+// expires the sessions whose clients it has not heard from in time.
 func (c *Cluster) Tick(id int64) error {
-	if m := c.members[id]; m.Alive {
-		m.Node.Tick()
+	m := c.members[id]
+	if !m.Alive {
+		return nil
 	}
+	m.Node.Tick()
+	if err := c.settle(); err != nil {
+		return err
+	}
+	return c.expire(m)
+}
+
+// expire proposes a closeSession for every session of the leader's tree
+// silent for longer than its timeout, as ZooKeeper's leader does; a lost
+// proposal is retried after another timeout.
+func (c *Cluster) expire(m *Member) error {
+	if m.seen == nil || !m.Alive || m.Node.Status().Phase != zab.PhaseBroadcast {
+		return nil
+	}
+	for _, s := range m.Tree.Sessions() {
+		last, ok := m.seen[s.ID]
+		if !ok {
+			last = m.leadSince
+		}
+		if c.Now-last <= int64(s.Timeout) {
+			continue
+		}
+		m.seen[s.ID] = c.Now
+		txn := &tree.Txn{Session: s.ID, Time: c.Now, Op: tree.Op{Type: jute.OpCloseSession}}
+		data, err := tree.EncodeTxn(txn)
+		if err != nil {
+			return err
+		}
+		z, err := m.Node.Propose(data)
+		if err != nil {
+			return c.settle()
+		}
+		c.Stats["expire"]++
+		c.logf("%d: expire s:0x%x at %s", m.ID, s.ID, z)
+		if err := c.settle(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Touch reports that clients of these sessions pinged member id.
+func (c *Cluster) Touch(id int64, sessions []int64) error {
+	m := c.members[id]
+	if !m.Alive || len(sessions) == 0 {
+		return nil
+	}
+	m.Node.Touch(sessions)
 	return c.settle()
+}
+
+// Submit sends a client's txn to member id, which will reply when it
+// applies it. It reports whether the member took it.
+func (c *Cluster) Submit(id int64, txn *tree.Txn) (bool, error) {
+	c.nextReq++
+	txn.Origin, txn.Time = uint64(c.nextReq), c.Now
+	data, err := tree.EncodeTxn(txn)
+	if err != nil {
+		return false, err
+	}
+	// Registered first: a leader may apply its own proposal within Propose.
+	c.origins[txn.Origin] = origin{id, c.members[id].Life}
+	ok, err := c.Propose(id, data)
+	if !ok {
+		delete(c.origins, txn.Origin)
+	}
+	return ok, err
 }
 
 // Propose submits a client write at a member: proposed by a leader,
@@ -101,13 +171,13 @@ func (c *Cluster) Propose(id int64, data []byte) (bool, error) {
 		if err != nil {
 			return false, c.settle()
 		}
-		c.logf("%d: propose %s %q", id, z, data)
+		c.logf("%d: propose %s %s", id, z, c.describe(data))
 		return true, c.settle()
 	}
 	if err := m.Node.Forward(data); err != nil {
 		return false, c.settle()
 	}
-	c.logf("%d: forward %q", id, data)
+	c.logf("%d: forward %s", id, c.describe(data))
 	return true, c.settle()
 }
 
@@ -124,10 +194,10 @@ func (c *Cluster) Sync(id int64, reqID uint64) error {
 // Compact snapshots a member's applied state and drops the log before it.
 func (c *Cluster) Compact(id int64) bool {
 	m := c.members[id]
-	if !m.Alive || !m.Disk.compact(m.Applied, m.Digest) {
+	if !m.Alive || !m.Disk.compact(m.Applied(), snapshotOf(m.Tree)) {
 		return false
 	}
-	c.logf("%d: compact at %s", id, m.Applied)
+	c.logf("%d: compact at %s", id, m.Applied())
 	return true
 }
 
@@ -146,18 +216,18 @@ func (c *Cluster) Check(full bool) error {
 		if st.LastLogged != m.Disk.cur.last() {
 			return fmt.Errorf("member %d: node's last zxid %s, log's %s", id, st.LastLogged, m.Disk.cur.last())
 		}
-		if st.Applied != m.Applied {
-			return fmt.Errorf("member %d: node applied %s, state machine %s", id, st.Applied, m.Applied)
+		if st.Applied != m.Applied() {
+			return fmt.Errorf("member %d: node applied %s, state machine %s", id, st.Applied, m.Applied())
 		}
 		if !full {
 			continue
 		}
 		for _, e := range m.Disk.cur.log {
-			if e.Zxid > m.Applied {
+			if e.Zxid > m.Applied() {
 				break
 			}
-			if cm, ok := c.committedAt[e.Zxid]; ok && cm.data != "" && cm.data != string(e.Data) {
-				return fmt.Errorf("member %d logs %s %q but %q was committed", id, e.Zxid, e.Data, cm.data)
+			if cm, ok := c.committedAt[e.Zxid]; ok && cm.known && cm.data != string(e.Data) {
+				return fmt.Errorf("member %d logs %s %s but %s was committed", id, e.Zxid, c.describe(e.Data), c.describe([]byte(cm.data)))
 			}
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand"
 
+	"github.com/zabkeeper/zabkeeper/jute"
+	"github.com/zabkeeper/zabkeeper/tree"
 	"github.com/zabkeeper/zabkeeper/zab"
 )
 
@@ -15,28 +17,36 @@ type RunConfig struct {
 	// LivenessRounds bounds the healed phase (each round delivers every
 	// message, fsyncs everyone, runs elections and ticks every third round).
 	LivenessRounds int
-	Trace          func(string) // every event, when set
+	// SplitInstall lets a crash keep a SNAP install without all of its
+	// appends (Options.AtomicInstall off).
+	SplitInstall bool
+	Trace        func(string) // every event, when set
 }
 
 // Result counts what a run did.
 type Result struct {
 	Steps, Rounds, Ticks, Proposals, Commits, Crashes, Breaks, Elections int
+	Sessions, Writes, Acks                                               int
 	Stats                                                                map[string]int
 }
 
 // Run simulates one ensemble from a seed: a fault phase with random
-// deliveries, ticks, fsyncs, client writes, broken connections, partitions,
-// crashes (keeping a random prefix of unsynced writes), restarts and log
-// compactions, with the invariants checked after every step; then a
-// liveness phase that heals everything and requires a leader, a fresh
-// commit and identical state machines on every member.
+// deliveries, ticks, fsyncs, client sessions and writes, session expiry,
+// broken connections, partitions, crashes (keeping a random prefix of
+// unsynced writes), restarts and log compactions, with the invariants
+// checked after every step; then a liveness phase that heals everything
+// and requires a leader, a fresh commit and identical trees on every
+// member, restarts one member from its disk and requires it to catch up,
+// and finally checks the trees against a replay of the committed history
+// and against each member's durable state.
 func Run(rc RunConfig) (Result, error) {
 	r := &runner{
 		rng: rand.New(rand.NewSource(rc.Seed)),
-		c: New(rc.Members, Options{SyncLimit: 4, InitLimit: 8,
+		c: New(rc.Members, Options{SyncLimit: 4, InitLimit: 8, AtomicInstall: !rc.SplitInstall,
 			DiffLimit: []int{0, 0, 3}[rand.New(rand.NewSource(rc.Seed)).Intn(3)]}),
 	}
 	r.c.Out = rc.Trace
+	r.tr = &traffic{rng: r.rng, c: r.c}
 	r.faults = []int{1, 4, 10, 30}[r.rng.Intn(4)]
 	r.slowDisk = r.rng.Intn(3) == 0
 	if r.rng.Intn(2) == 0 {
@@ -56,12 +66,18 @@ func Run(rc RunConfig) (Result, error) {
 	}
 	r.res.Commits = len(r.c.committedAt)
 	r.res.Stats = r.c.Stats
-	return r.res, r.c.Check(true)
+	r.res.Sessions, r.res.Writes, r.res.Acks = r.tr.sessions, r.tr.writes, len(r.c.acked)
+	r.res.Proposals = r.tr.accepted
+	if err := r.c.Check(true); err != nil {
+		return r.res, err
+	}
+	return r.res, r.final()
 }
 
 type runner struct {
 	rng *rand.Rand
 	c   *Cluster
+	tr  *traffic
 	res Result
 	// faults scales the fault events' weight (per seed, BUGGIFY style: some
 	// seeds are calm and make progress, some are a storm).
@@ -87,6 +103,7 @@ func (r *runner) alive() []int64 {
 
 // step runs one random event: mostly traffic, sometimes a fault.
 func (r *runner) step() error {
+	r.c.Now += stepMs
 	if r.rng.Intn(1000) < r.faults*10 {
 		return r.fault()
 	}
@@ -107,7 +124,11 @@ func (r *runner) step() error {
 		return c.Persist(r.pick(ids))
 	case x < 75:
 		r.res.Ticks++
-		return c.Tick(r.pick(ids))
+		id := r.pick(ids)
+		if err := r.tr.ping(id); err != nil {
+			return err
+		}
+		return c.Tick(id)
 	case x < 82:
 		ok, err := c.elect(r.pick(ids), r.rng.Intn(10) == 0)
 		if ok {
@@ -115,7 +136,7 @@ func (r *runner) step() error {
 		}
 		return err
 	case x < 97:
-		return r.propose(r.pick(ids))
+		return r.tr.burst(r.pick(ids))
 	case x < 98:
 		return c.Sync(r.pick(ids), uint64(r.res.Steps))
 	default:
@@ -166,18 +187,27 @@ func (r *runner) leader() int64 {
 	return 0
 }
 
-func (r *runner) propose(id int64) error {
-	r.c.nextReq++
-	ok, err := r.c.Propose(id, fmt.Appendf(nil, "w%d", r.c.nextReq))
-	if ok {
-		r.res.Proposals++
+// stepMs and roundMs advance the simulated clock per fault step and per
+// liveness round: a member ticks about every 15 to 25 steps, so sessions
+// of 400 ms and more survive while their clients ping.
+const stepMs, roundMs = 2, 20
+
+// marker is a server-internal write proposed after healing; its commit
+// everywhere proves progress.
+func marker(round int) []byte {
+	data, err := tree.EncodeTxn(&tree.Txn{Op: tree.Op{
+		Type: jute.OpSetData, Path: "/", Data: fmt.Appendf(nil, "live%d", round), Version: -1}})
+	if err != nil {
+		panic(err)
 	}
-	return err
+	return data
 }
 
 // liveness heals the cluster and requires progress: one leader followed by
 // everyone, a write proposed after healing committed everywhere, and the
-// same state machine on every member.
+// same tree on every member; then once more after one member restarted
+// from its disk (its log compacted into a snapshot first, on odd seeds'
+// coin).
 func (r *runner) liveness(rounds int) error {
 	c := r.c
 	c.Heal()
@@ -186,7 +216,7 @@ func (r *runner) liveness(rounds int) error {
 			return err
 		}
 	}
-	marker, markerRound := "", 0
+	mark, markRound, restarted := "", 0, false
 	for r.res.Rounds = 1; r.res.Rounds <= rounds; r.res.Rounds++ {
 		if err := r.quietRound(); err != nil {
 			return err
@@ -195,23 +225,84 @@ func (r *runner) liveness(rounds int) error {
 		if !ok {
 			continue
 		}
-		if marker == "" || r.res.Rounds-markerRound > 50 {
+		if mark == "" || r.res.Rounds-markRound > 50 {
 			// (again, if a leader change lost the first marker)
-			marker, markerRound = fmt.Sprintf("live%d", r.res.Rounds), r.res.Rounds
-			if _, err := c.Propose(leader, []byte(marker)); err != nil {
+			m := marker(r.res.Rounds)
+			mark, markRound = string(m), r.res.Rounds
+			if _, err := c.Propose(leader, m); err != nil {
 				return err
 			}
 			continue
 		}
-		if r.converged(marker) {
+		if !r.converged(mark) {
+			continue
+		}
+		if restarted {
 			return nil
+		}
+		restarted = true
+		if err := r.restartOne(); err != nil {
+			return err
 		}
 	}
 	return fmt.Errorf("no progress after healing: %s", r.describe())
 }
 
+// restartOne crashes a member with everything synced and restarts it from
+// its disk, sometimes after compacting its log into a tree snapshot.
+func (r *runner) restartOne() error {
+	c := r.c
+	for _, id := range c.ids {
+		if err := c.Persist(id); err != nil {
+			return err
+		}
+	}
+	id := r.pick(c.ids)
+	if r.rng.Intn(2) == 0 {
+		c.Compact(id)
+	}
+	if err := c.Crash(id, -1); err != nil {
+		return err
+	}
+	return c.Restart(id)
+}
+
+// final compares every member's tree with a replay of the committed
+// history from an empty tree (which also re-derives every reply sent to a
+// client) and with what each member's durable state would restart to.
+func (r *runner) final() error {
+	c := r.c
+	for _, id := range c.ids {
+		if err := c.Persist(id); err != nil {
+			return err
+		}
+	}
+	first := c.members[c.ids[0]]
+	z := first.Applied()
+	t, err := c.replay(z)
+	if err != nil {
+		return err
+	}
+	if t.Digest() != first.Digest() {
+		return fmt.Errorf("replay of the committed history to %s: digest %x, members %x", z, t.Digest(), first.Digest())
+	}
+	for _, id := range c.ids {
+		m := c.members[id]
+		t, err := c.rebuild(m.Disk, z)
+		if err != nil {
+			return fmt.Errorf("member %d: rebuild from disk: %v", id, err)
+		}
+		if t.LastZxid() != z || t.Digest() != m.Digest() {
+			return fmt.Errorf("member %d: its disk rebuilds to %s/%x, its tree is %s/%x",
+				id, t.LastZxid(), t.Digest(), m.Applied(), m.Digest())
+		}
+	}
+	return nil
+}
+
 func (r *runner) quietRound() error {
 	c := r.c
+	c.Now += roundMs
 	for i := 0; i < 1000; i++ {
 		q := c.Queued()
 		if len(q) == 0 {
@@ -235,6 +326,9 @@ func (r *runner) quietRound() error {
 	}
 	if r.res.Rounds%3 == 0 {
 		for _, id := range c.ids {
+			if err := r.tr.ping(id); err != nil {
+				return err
+			}
 			if err := c.Tick(id); err != nil {
 				return err
 			}
@@ -255,20 +349,20 @@ func (r *runner) agreedLeader() (int64, bool) {
 	return leader, true
 }
 
-func (r *runner) converged(marker string) bool {
+func (r *runner) converged(mark string) bool {
 	first := r.c.members[r.c.ids[0]]
 	for _, id := range r.c.ids {
 		m := r.c.members[id]
-		if m.Applied != first.Applied || m.Digest != first.Digest {
+		if m.Applied() != first.Applied() || m.Digest() != first.Digest() {
 			return false
 		}
 	}
-	if _, ok := r.c.committedAt[first.Applied]; !ok {
+	if _, ok := r.c.committedAt[first.Applied()]; !ok {
 		return false
 	}
 	for z, cm := range r.c.committedAt {
-		if cm.data == marker {
-			return z <= first.Applied
+		if cm.data == mark {
+			return z <= first.Applied()
 		}
 	}
 	return false
@@ -278,7 +372,7 @@ func (r *runner) describe() string {
 	s := ""
 	for _, id := range r.c.ids {
 		m := r.c.members[id]
-		s += fmt.Sprintf("\n  %s applied=%s", m.Node.Status(), m.Applied)
+		s += fmt.Sprintf("\n  %s applied=%s digest=%x", m.Node.Status(), m.Applied(), m.Digest())
 	}
 	return s
 }
