@@ -20,4 +20,6 @@ if [ ! -x /usr/share/zookeeper/bin/zkCli.sh ] || ! /usr/bin/python3 -c 'import k
 fi
 echo "=== zkCli.sh and kazoo"
 scripts/zkcli-kazoo.sh --bin "$bin/zabkeeper" || status=1
+echo "=== the Go client and recipe tests against Apache ZooKeeper 3.8"
+ZK_PORT=${ZK_PORT:-32181} scripts/client-vs-zookeeper.sh || status=1
 exit $status

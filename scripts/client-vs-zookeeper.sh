@@ -38,12 +38,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+up=
 for _ in $(seq 1 60); do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf ruok >&3 && grep -q imok <&3) 2>/dev/null; then
+	if (exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf srvr >&3 && grep -v zabkeeper <&3 | grep -q "Zookeeper version") 2>/dev/null; then
+		up=1
 		break
 	fi
 	sleep 0.5
 done
+if [ -z "$up" ]; then
+	echo "Apache ZooKeeper did not come up on port $PORT; its output:" >&2
+	cat "$work/server.out" >&2
+	exit 1
+fi
 
 cd "$repo"
 ZABKEEPER_TEST_SERVERS="127.0.0.1:$PORT" go test -count=1 "$@" ./client/...

@@ -27,14 +27,10 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 # - the reconfig tests. They run only when ZK_VERSION is set (they skip
 #   themselves otherwise), and zabkeeper answers the reconfig opcode (16) with
 #   ReconfigDisabled even though the harness's cfg sets reconfigEnabled=true.
-# - TestIntegration_NoQuorum: flaky against zabkeeper's ensemble (2 failures
-#   in 8 runs when this was written: after the leader is killed the client
-#   does not always get its session back within the test's 8 s); run it with
-#   -run NoQuorum -skip '' while fixing that.
-# The other 3-server cluster tests run (BasicCluster, ClientClusterFailover,
-# RecurringReAuthHang, DNSHostProviderReconnect).
+# Every 3-server cluster test runs (BasicCluster, ClientClusterFailover,
+# NoQuorum, RecurringReAuthHang, DNSHostProviderReconnect).
 RECONFIG_TESTS='TestIntegration_IncrementalReconfig|TestIntegration_Reconfig'
-DEFAULT_SKIP="^($RECONFIG_TESTS|TestIntegration_NoQuorum)\$"
+DEFAULT_SKIP="^($RECONFIG_TESTS)\$"
 
 run='.'
 skip=$DEFAULT_SKIP
