@@ -1,11 +1,6 @@
 package election
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -239,33 +234,5 @@ func TestSetDecidedPanicsOnNonsense(t *testing.T) {
 			}()
 			f(New(cfg(1, 3)))
 		}()
-	}
-}
-
-// TestPure keeps the package a pure core: no I/O, wall clock or goroutines.
-func TestPure(t *testing.T) {
-	forbidden := map[string]bool{"net": true, "os": true, "os/exec": true, "time": true, "sync": true, "go.uber.org/zap": true}
-	files, _ := filepath.Glob("*.go")
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		af, err := parser.ParseFile(token.NewFileSet(), f, src, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, im := range af.Imports {
-			p, _ := strconv.Unquote(im.Path.Value)
-			if forbidden[p] || strings.HasPrefix(p, "net/") {
-				t.Errorf("%s imports %s", f, p)
-			}
-		}
-		if strings.Contains(string(src), "go func") {
-			t.Errorf("%s starts a goroutine", f)
-		}
 	}
 }

@@ -242,18 +242,27 @@ func (t *Tree) removeNode(z int64, s int32, ev *[]Event) {
 		Event{jute.EventNodeChildrenChanged, parent.path, parent.acl})
 }
 
-func (t *Tree) setData(z int64, txn *Txn, op *Op, ev *[]Event) Result {
+// target finds the node a setData or deleteContainer acts on, after the
+// checks both share, in ZooKeeper's order: session, path, existence.
+func (t *Tree) target(txn *Txn, path string) (int32, *node, error) {
 	if err := t.checkSession(txn.Session); err != nil {
-		return fail(err)
+		return 0, nil, err
 	}
-	if err := ValidatePath(op.Path); err != nil {
-		return fail(err)
+	if err := ValidatePath(path); err != nil {
+		return 0, nil, err
 	}
-	s, ok := t.index[op.Path]
+	s, ok := t.index[path]
 	if !ok {
-		return fail(jute.ErrNoNode)
+		return 0, nil, jute.ErrNoNode
 	}
-	n := t.slots[s]
+	return s, t.slots[s], nil
+}
+
+func (t *Tree) setData(z int64, txn *Txn, op *Op, ev *[]Event) Result {
+	s, n, err := t.target(txn, op.Path)
+	if err != nil {
+		return fail(err)
+	}
 	if err := checkPerm(n.acl, jute.PermWrite, txn.Auth); err != nil {
 		return fail(err)
 	}
@@ -319,17 +328,10 @@ func (t *Tree) check(txn *Txn, op *Op) Result {
 // that the node is still an empty container or an expired childless TTL
 // node, and never deletes anything else. No ACL check (server-internal).
 func (t *Tree) deleteContainer(z int64, txn *Txn, op *Op, ev *[]Event) Result {
-	if err := t.checkSession(txn.Session); err != nil {
+	s, n, err := t.target(txn, op.Path)
+	if err != nil {
 		return fail(err)
 	}
-	if err := ValidatePath(op.Path); err != nil {
-		return fail(err)
-	}
-	s, ok := t.index[op.Path]
-	if !ok {
-		return fail(jute.ErrNoNode)
-	}
-	n := t.slots[s]
 	if n.kind != kindContainer && n.kind != kindTTL {
 		return fail(jute.ErrBadArguments)
 	}
