@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -159,15 +160,25 @@ func (s *Server) withSnapshot(f func(*tree.Snapshot) error) error {
 	return err
 }
 
-// streamSnapshot writes the snapshot's nodes to w in chunks, taking the
-// tree lock per chunk so writes are never stalled for long.
+// streamSnapshot writes the snapshot's nodes to w in chunks: each chunk is
+// encoded into memory under the tree lock and written out after it is
+// released, so neither the disk nor a slow reader (a `snapshot save` over
+// HTTP) ever stalls writes.
 func (s *Server) streamSnapshot(snap *tree.Snapshot, w io.Writer) error {
+	var buf bytes.Buffer
 	for {
+		buf.Reset()
 		s.mu.Lock()
-		done, err := snap.WriteChunk(w, 2000)
+		done, err := snap.WriteChunk(&buf, 2000)
 		s.mu.Unlock()
-		if err != nil || done {
+		if err != nil {
 			return err
+		}
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		if done {
+			return nil
 		}
 	}
 }
