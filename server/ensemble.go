@@ -138,7 +138,9 @@ func newEnsemble(s *Server, st *store.Store, applied zxid.Zxid) (*ensemble, erro
 	}
 	e.node = zab.New(zab.Config{
 		ID: self.ID, Voters: voters,
-		TickSyncLimit: max(s.cfg.SyncLimit, 1), TickInitLimit: max(s.cfg.InitLimit, 1),
+		// zab ticks every half tickTime (ZooKeeper's leader pings followers
+		// that often), so the limits count twice as many ticks.
+		TickSyncLimit: 2 * max(s.cfg.SyncLimit, 1), TickInitLimit: 2 * max(s.cfg.InitLimit, 1),
 		AcceptedEpoch: st.AcceptedEpoch(), CurrentEpoch: st.CurrentEpoch(),
 		LastLogged: st.LastZxid(), Applied: applied,
 		Log: storeLog{st}, Logger: zapLogger{log.Sugar()},
@@ -232,6 +234,22 @@ func (e *ensemble) touch(ids []int64) {
 	e.touchMu.Unlock()
 }
 
+// passTouches hands the sessions clients pinged to the leader's expiry
+// tracker: directly on the leader, with the next ping reply on a follower
+// (at most half a tickTime later), so a session is never expired while its
+// client pings another member.
+func (e *ensemble) passTouches() {
+	ids := e.takeTouched()
+	if len(ids) == 0 {
+		return
+	}
+	if e.node.Status().Role == zab.Leading {
+		e.s.trackTouch(ids)
+	} else {
+		e.node.Touch(ids)
+	}
+}
+
 func (e *ensemble) takeTouched() []int64 {
 	e.touchMu.Lock()
 	defer e.touchMu.Unlock()
@@ -267,7 +285,7 @@ func (e *ensemble) followerStats() (int, int, int) {
 // loop owns the cores: every input is fed in, then every Ready carried out.
 func (e *ensemble) loop() {
 	defer e.wg.Done()
-	zabTick := time.NewTicker(e.s.cfg.TickTime)
+	zabTick := time.NewTicker(max(e.s.cfg.TickTime/2, time.Millisecond))
 	defer zabTick.Stop()
 	elTick := time.NewTicker(electionTick)
 	defer elTick.Stop()
@@ -293,15 +311,10 @@ func (e *ensemble) loop() {
 		case f := <-e.calls:
 			f()
 		case <-zabTick.C:
-			if ids := e.takeTouched(); len(ids) > 0 {
-				if e.node.Status().Role == zab.Leading {
-					e.s.trackTouch(ids)
-				} else {
-					e.node.Touch(ids)
-				}
-			}
+			e.passTouches()
 			e.node.Tick()
 		case <-elTick.C:
+			e.passTouches()
 			e.el.Tick()
 		}
 		e.stepElection()

@@ -202,3 +202,34 @@ func TestEnsembleFollowerCatchesUpAfterRestart(t *testing.T) {
 		})
 	}
 }
+
+// A client that only pings a follower keeps its session: the follower passes
+// the pings to the leader, which alone expires sessions.
+func TestEnsembleFollowerClientsStayAlive(t *testing.T) {
+	srvs := servertest.StartEnsemble(t, 3)
+	fi := (leaderOf(t, srvs) + 1) % 3
+	c, _, err := zk.Connect([]string{srvs[fi].Addr().String()}, 2*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.State() != zk.StateHasSession {
+		if time.Now().After(deadline) {
+			t.Fatal("no session")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	sid := c.SessionID()
+	if _, err := c.Create("/alive", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	// Two and a half session timeouts of nothing but pings (50 ticks).
+	time.Sleep(5 * time.Second)
+	other := connect(t, srvs[leaderOf(t, srvs)].Addr().String())
+	ok, st, err := other.Exists("/alive")
+	if err != nil || !ok || st.EphemeralOwner != sid || c.SessionID() != sid {
+		t.Fatalf("session of a follower's client expired while it pinged: exists=%v owner=%x session=%x err=%v",
+			ok, st.EphemeralOwner, sid, err)
+	}
+}
