@@ -156,9 +156,11 @@ func (c *Client) dial(addr string) (*conn, error) {
 	_ = nc.SetDeadline(time.Time{})
 	c.mu.Lock()
 	if c.sessionID != 0 && c.sessionID != resp.SessionID {
+		// A broken server: do not adopt a session that is not ours; try
+		// another member.
 		c.mu.Unlock()
 		nc.Close()
-		panic(fmt.Sprintf("client: server %s resumed session 0x%x as 0x%x", addr, c.sessionID, resp.SessionID))
+		return nil, fmt.Errorf("server %s answered session 0x%x for our session 0x%x", addr, resp.SessionID, c.sessionID)
 	}
 	c.sessionID, c.passwd = resp.SessionID, resp.Passwd
 	c.timeout = time.Duration(resp.TimeOut) * time.Millisecond
