@@ -192,12 +192,12 @@ func (e *ensemble) submit(t *tree.Txn) error {
 }
 
 func (e *ensemble) propose(t *tree.Txn) error {
-	body, err := encodeRequest(t)
+	body, err := tree.EncodeRequest(t)
 	if err != nil {
 		return err
 	}
 	if e.node.Status().Role == zab.Leading {
-		_, err = e.node.Propose(stamp(e.s.now().UnixMilli(), body))
+		_, err = e.node.Propose(tree.StampRequest(e.s.now().UnixMilli(), body))
 	} else {
 		err = e.node.Forward(body)
 	}
@@ -206,7 +206,7 @@ func (e *ensemble) propose(t *tree.Txn) error {
 
 // proposeForwarded stamps a follower's write with the leader's clock.
 func (e *ensemble) proposeForwarded(request []byte) {
-	if _, err := e.node.Propose(stamp(e.s.now().UnixMilli(), request)); err != nil {
+	if _, err := e.node.Propose(tree.StampRequest(e.s.now().UnixMilli(), request)); err != nil {
 		e.log.Info("forwarded write not proposed", zap.Error(err))
 	}
 }
@@ -588,7 +588,7 @@ func (e *ensemble) apply(ents []zab.Entry) error {
 	}
 	batch := make([]committed, 0, len(ents))
 	for _, en := range ents {
-		t, err := decodeEntry(en.Data)
+		t, err := tree.DecodeEntry(en.Data)
 		if err != nil {
 			return fmt.Errorf("txn %s: %w", en.Zxid, err)
 		}

@@ -114,7 +114,7 @@ func (l *standalone) commit(batch []pendingTxn) error {
 		if p.sync != nil {
 			continue
 		}
-		data, err := encodeEntry(p.c.txn)
+		data, err := tree.EncodeEntry(p.c.txn)
 		if err != nil {
 			return err
 		}

@@ -75,7 +75,7 @@ func (s *Server) replay(st *store.Store, from, to zxid.Zxid) error {
 		}
 		batch := make([]committed, 0, len(ents))
 		for _, e := range ents {
-			t, err := decodeEntry(e.Data)
+			t, err := tree.DecodeEntry(e.Data)
 			if err != nil {
 				return fmt.Errorf("txn %s: %w", e.Zxid, err)
 			}

@@ -12,80 +12,12 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/cockroachdb/pebble/vfs"
-
+	"github.com/zabkeeper/zabkeeper/internal/crashfs"
 	"github.com/zabkeeper/zabkeeper/zxid"
 )
 
 var crashRuns = flag.Int("store.crashruns", 200, "seeded runs of TestCrash")
 var crashSeed = flag.Int64("store.crashseed", 0, "run only this seed of TestCrash")
-
-// crashFS counts mutating filesystem operations (pebble's background work
-// included) and, when the countdown reaches zero, freezes the durable state:
-// from then on syncs are ignored, so a later ResetToSyncedState is a power
-// loss at exactly that operation.
-type crashFS struct {
-	vfs.FS
-	mem       *vfs.MemFS
-	countdown atomic.Int64
-	frozen    atomic.Bool
-}
-
-func (c *crashFS) tick() {
-	if c.countdown.Add(-1) == 0 {
-		c.freeze()
-	}
-}
-
-func (c *crashFS) freeze() {
-	if !c.frozen.Swap(true) {
-		c.mem.SetIgnoreSyncs(true)
-	}
-}
-
-func (c *crashFS) Create(n string) (vfs.File, error) {
-	c.tick()
-	f, err := c.FS.Create(n)
-	return wrapFile(c, f, err)
-}
-func (c *crashFS) OpenReadWrite(n string, o ...vfs.OpenOption) (vfs.File, error) {
-	c.tick()
-	f, err := c.FS.OpenReadWrite(n, o...)
-	return wrapFile(c, f, err)
-}
-func (c *crashFS) ReuseForWrite(o, n string) (vfs.File, error) {
-	c.tick()
-	f, err := c.FS.ReuseForWrite(o, n)
-	return wrapFile(c, f, err)
-}
-func (c *crashFS) OpenDir(n string) (vfs.File, error) {
-	f, err := c.FS.OpenDir(n)
-	return wrapFile(c, f, err)
-}
-func (c *crashFS) Link(o, n string) error   { c.tick(); return c.FS.Link(o, n) }
-func (c *crashFS) Remove(n string) error    { c.tick(); return c.FS.Remove(n) }
-func (c *crashFS) RemoveAll(n string) error { c.tick(); return c.FS.RemoveAll(n) }
-func (c *crashFS) Rename(o, n string) error { c.tick(); return c.FS.Rename(o, n) }
-
-type crashFile struct {
-	vfs.File
-	c *crashFS
-}
-
-func wrapFile(c *crashFS, f vfs.File, err error) (vfs.File, error) {
-	if err != nil {
-		return nil, err
-	}
-	return crashFile{File: f, c: c}, nil
-}
-
-func (f crashFile) Write(p []byte) (int, error) { f.c.tick(); return f.File.Write(p) }
-func (f crashFile) WriteAt(p []byte, o int64) (int, error) {
-	f.c.tick()
-	return f.File.WriteAt(p, o)
-}
-func (f crashFile) Sync() error     { f.c.tick(); return f.File.Sync() }
-func (f crashFile) SyncData() error { f.c.tick(); return f.File.SyncData() }
 
 // crashModel is what the test knows about the store, in the store's order.
 type crashModel struct {
@@ -111,7 +43,7 @@ type crashRun struct {
 	t     *testing.T
 	seed  int64
 	rng   *rand.Rand
-	fs    *crashFS
+	fs    *crashfs.FS
 	s     *Store
 	m     *crashModel
 	opts  Options
@@ -140,8 +72,7 @@ func TestCrash(t *testing.T) {
 }
 
 func runCrash(t *testing.T, seed int64) {
-	mem := vfs.NewStrictMem()
-	r := &crashRun{t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), fs: &crashFS{FS: mem, mem: mem}}
+	r := &crashRun{t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), fs: crashfs.New()}
 	r.opts = Options{Dir: "/data", LogDir: "/wal", FS: r.fs, SnapRetain: 1 + r.rng.Intn(3),
 		memTableSize: uint64(64<<10) << r.rng.Intn(3)}
 	r.m = &crashModel{zxidOf: map[string]zxid.Zxid{}, pred: map[string]string{}, must: map[zxid.Zxid]string{},
@@ -149,7 +80,7 @@ func runCrash(t *testing.T, seed int64) {
 	r.open()
 	lives := 1 + r.rng.Intn(3)
 	for life := 0; life < lives && !t.Failed(); life++ {
-		r.fs.countdown.Store(1 + r.rng.Int63n(250))
+		r.fs.Arm(1 + r.rng.Int63n(250))
 		rounds := 2 + r.rng.Intn(12)
 		for i := 0; i < rounds && !t.Failed(); i++ {
 			r.round()
@@ -177,20 +108,17 @@ func (r *crashRun) open() {
 
 func (r *crashRun) crash() {
 	crashStats.lives.Add(1)
-	if r.fs.frozen.Load() {
+	if r.fs.Frozen() {
 		crashStats.midLife.Add(1)
 	}
-	r.fs.freeze()
+	r.fs.Freeze()
 	_ = r.s.Close()
-	r.fs.mem.ResetToSyncedState()
-	r.fs.mem.SetIgnoreSyncs(false)
-	r.fs.frozen.Store(false)
-	r.fs.countdown.Store(-1 << 40)
+	r.fs.Restart()
 }
 
 // durable reports whether an operation that just returned nil was durable:
 // only if the crash point had not been passed when it returned.
-func (r *crashRun) durable() bool { return !r.fs.frozen.Load() }
+func (r *crashRun) durable() bool { return !r.fs.Frozen() }
 
 func (r *crashRun) round() {
 	switch op := r.rng.Intn(10); {

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,8 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/cockroachdb/pebble/vfs"
-
+	"github.com/zabkeeper/zabkeeper/internal/crashfs"
 	"github.com/zabkeeper/zabkeeper/jute"
 	"github.com/zabkeeper/zabkeeper/store"
 	"github.com/zabkeeper/zabkeeper/tree"
@@ -27,90 +25,6 @@ import (
 
 var digestRuns = flag.Int("store.digestruns", 200, "seeded runs of TestCrashDigest")
 var digestSeed = flag.Int64("store.digestseed", 0, "run only this seed of TestCrashDigest")
-
-// powerFS counts mutating filesystem operations (pebble's background work
-// included); when the countdown reaches zero it stops honouring syncs, so a
-// later ResetToSyncedState is a power cut at exactly that operation.
-type powerFS struct {
-	vfs.FS
-	mem       *vfs.MemFS
-	countdown atomic.Int64
-	cut       atomic.Bool
-}
-
-func (p *powerFS) tick() {
-	if p.countdown.Add(-1) == 0 {
-		p.cutPower()
-	}
-}
-
-func (p *powerFS) cutPower() {
-	if !p.cut.Swap(true) {
-		p.mem.SetIgnoreSyncs(true)
-	}
-}
-
-func (p *powerFS) file(f vfs.File, err error) (vfs.File, error) {
-	if err != nil {
-		return nil, err
-	}
-	return powerFile{File: f, p: p}, nil
-}
-
-func (p *powerFS) Create(n string) (vfs.File, error) { p.tick(); return p.file(p.FS.Create(n)) }
-func (p *powerFS) OpenReadWrite(n string, o ...vfs.OpenOption) (vfs.File, error) {
-	p.tick()
-	return p.file(p.FS.OpenReadWrite(n, o...))
-}
-func (p *powerFS) ReuseForWrite(o, n string) (vfs.File, error) {
-	p.tick()
-	return p.file(p.FS.ReuseForWrite(o, n))
-}
-func (p *powerFS) OpenDir(n string) (vfs.File, error) { return p.file(p.FS.OpenDir(n)) }
-func (p *powerFS) Link(o, n string) error             { p.tick(); return p.FS.Link(o, n) }
-func (p *powerFS) Remove(n string) error              { p.tick(); return p.FS.Remove(n) }
-func (p *powerFS) RemoveAll(n string) error           { p.tick(); return p.FS.RemoveAll(n) }
-func (p *powerFS) Rename(o, n string) error           { p.tick(); return p.FS.Rename(o, n) }
-
-type powerFile struct {
-	vfs.File
-	p *powerFS
-}
-
-func (f powerFile) Write(b []byte) (int, error) { f.p.tick(); return f.File.Write(b) }
-func (f powerFile) WriteAt(b []byte, o int64) (int, error) {
-	f.p.tick()
-	return f.File.WriteAt(b, o)
-}
-func (f powerFile) Sync() error     { f.p.tick(); return f.File.Sync() }
-func (f powerFile) SyncData() error { f.p.tick(); return f.File.SyncData() }
-
-// logEntry is the server's log entry format (server/entry.go): the leader's
-// clock, 8 bytes big-endian, then the msgpack txn without its time.
-func logEntry(t *tree.Txn) []byte {
-	saved := t.Time
-	t.Time = 0
-	body, err := tree.EncodeTxn(t)
-	t.Time = saved
-	if err != nil {
-		panic(err)
-	}
-	out := make([]byte, 8, 8+len(body))
-	binary.BigEndian.PutUint64(out, uint64(saved))
-	return append(out, body...)
-}
-
-func txnOf(data []byte) (*tree.Txn, error) {
-	if len(data) < 8 {
-		return nil, errors.New("log entry shorter than its clock")
-	}
-	t, err := tree.DecodeTxn(data[8:])
-	if err != nil {
-		return nil, err
-	}
-	t.Time = int64(binary.BigEndian.Uint64(data))
-	return t, nil
-}
 
 // digestStats show the runs reach the interesting places.
 var digestStats struct {
@@ -133,7 +47,7 @@ type digestRun struct {
 	t           *testing.T
 	seed        int64
 	rng         *rand.Rand
-	fs          *powerFS
+	fs          *crashfs.FS
 	opts        store.Options
 	st          *store.Store
 	live        *tree.Tree
@@ -172,8 +86,7 @@ func TestCrashDigest(t *testing.T) {
 }
 
 func runDigest(t *testing.T, seed int64) {
-	mem := vfs.NewStrictMem()
-	r := &digestRun{t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), fs: &powerFS{FS: mem, mem: mem},
+	r := &digestRun{t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), fs: crashfs.New(),
 		clock: 1_700_000_000_000}
 	r.opts = store.Options{Dir: "/data", LogDir: "/wal", FS: r.fs, SnapRetain: 1 + r.rng.Intn(3)}
 	r.every = 5 + r.rng.Intn(60)
@@ -181,7 +94,7 @@ func runDigest(t *testing.T, seed int64) {
 	r.live = tree.New()
 	r.newEpoch()
 	for life, lives := 0, 2+r.rng.Intn(3); life < lives && !t.Failed(); life++ {
-		r.fs.countdown.Store(1 + r.rng.Int63n(400))
+		r.fs.Arm(1 + r.rng.Int63n(400))
 		for i, steps := 0, 10+r.rng.Intn(150); i < steps && !t.Failed(); i++ {
 			r.step()
 		}
@@ -208,7 +121,7 @@ func (r *digestRun) open() {
 
 // powered reports whether an operation that just returned happened before
 // the power cut, so its durability promise holds.
-func (r *digestRun) powered() bool { return !r.fs.cut.Load() }
+func (r *digestRun) powered() bool { return !r.fs.Frozen() }
 
 // newEpoch starts a new epoch as a restarted standalone server does.
 func (r *digestRun) newEpoch() {
@@ -240,7 +153,7 @@ func (r *digestRun) writeBatch(n int) {
 	es := make([]store.Entry, n)
 	for i := range txns {
 		txns[i] = r.txn()
-		es[i] = store.Entry{Zxid: r.next, Data: logEntry(txns[i])}
+		es[i] = store.Entry{Zxid: r.next, Data: mustEntry(txns[i])}
 		r.next++
 	}
 	var err error
@@ -301,7 +214,7 @@ func (r *digestRun) streamSnapshot(nodes int) {
 // everything not synced, the live tree and any snapshot in flight.
 func (r *digestRun) crash() {
 	digestStats.crashes.Add(1)
-	if r.fs.cut.Load() {
+	if r.fs.Frozen() {
 		digestStats.midOp.Add(1)
 	}
 	if r.snap != nil {
@@ -309,12 +222,9 @@ func (r *digestRun) crash() {
 		r.snap.snap.Abort()
 		r.snap = nil
 	}
-	r.fs.cutPower()
+	r.fs.Freeze()
 	_ = r.st.Close()
-	r.fs.mem.ResetToSyncedState()
-	r.fs.mem.SetIgnoreSyncs(false)
-	r.fs.cut.Store(false)
-	r.fs.countdown.Store(-1 << 40)
+	r.fs.Restart()
 	r.live = nil
 }
 
@@ -397,7 +307,7 @@ func (r *digestRun) replayTail(t *tree.Tree, snapZ, last zxid.Zxid, k int) {
 			r.fatalf("log entry %d after snapshot %s is %s (%dB), logged was %s (%dB)", i, snapZ,
 				e.Zxid, len(e.Data), h.z, len(h.data))
 		}
-		txn, err := txnOf(e.Data)
+		txn, err := tree.DecodeEntry(e.Data)
 		if err != nil {
 			r.fatalf("decode %s: %v", e.Zxid, err)
 		}
@@ -438,7 +348,7 @@ func (r *digestRun) ackedCount(k int) int {
 }
 
 func (r *digestRun) decode(h logged) *tree.Txn {
-	txn, err := txnOf(h.data)
+	txn, err := tree.DecodeEntry(h.data)
 	if err != nil {
 		r.fatalf("decode %s: %v", h.z, err)
 	}
@@ -544,4 +454,13 @@ func (r *digestRun) op() tree.Op {
 	default:
 		return tree.Op{Type: jute.OpSetACL, Path: p, ACL: acl, Version: -1}
 	}
+}
+
+// mustEntry is a txn in the server's log entry form; our own txns always encode.
+func mustEntry(t *tree.Txn) []byte {
+	b, err := tree.EncodeEntry(t)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -161,16 +161,7 @@ func (t *Tree) linkAt(s int32, n *node) {
 	if n.parent >= 0 {
 		t.setChild(n.parent, childName(t.slots[n.parent].path, n.path), true)
 	}
-	n.chash = n.contentHash()
-	t.digest += n.hash()
-	t.dataSize += n.size()
-	switch n.kind {
-	case kindEphemeral:
-		t.sessions[n.owner].eph[n.path] = struct{}{}
-		t.ephCount++
-	case kindContainer, kindTTL:
-		t.reapable[s] = struct{}{}
-	}
+	t.account(s, n)
 	if t.recording {
 		t.undo = append(t.undo, func() { t.unlink(s) })
 	}
