@@ -66,13 +66,9 @@ func (e *Election) Resign(ctx context.Context) error {
 	if e.node == "" {
 		return ErrNotHeld
 	}
-	close(e.stop)
-	err := e.c.Delete(ctx, e.node, -1)
+	err := release(ctx, e.c, e.node, e.stop)
 	e.node, e.lost = "", nil
-	if err != nil && !isGone(err) {
-		return err
-	}
-	return nil
+	return err
 }
 
 // Lost is closed when leadership ends without Resign (session expired or

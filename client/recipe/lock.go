@@ -96,13 +96,9 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	if l.node == "" {
 		return ErrNotHeld
 	}
-	close(l.stop)
-	err := l.c.Delete(ctx, l.node, -1)
+	err := release(ctx, l.c, l.node, l.stop)
 	l.node, l.token, l.lost = "", 0, nil
-	if err != nil && !isGone(err) {
-		return err
-	}
-	return nil
+	return err
 }
 
 // Token is the fencing token of the current hold (the lock node's czxid),

@@ -228,6 +228,16 @@ func cleanup(c *client.Client, p string) {
 }
 
 // isGone: the node is already deleted, which is what the caller wanted.
+// release stops monitoring a held node and deletes it; a node that is
+// already gone (lost with the session) is released too.
+func release(ctx context.Context, c *client.Client, node string, stopMonitor chan struct{}) error {
+	close(stopMonitor)
+	if err := c.Delete(ctx, node, -1); err != nil && !isGone(err) {
+		return err
+	}
+	return nil
+}
+
 func isGone(err error) bool { return errors.Is(err, jute.ErrNoNode) }
 
 // parent is the parent path of p.
