@@ -452,3 +452,13 @@ func TestAppendFrameAppends(t *testing.T) {
 		t.Fatalf("length %d for %d payload bytes", n, len(frame)-4)
 	}
 }
+
+func TestDigestID(t *testing.T) {
+	// base64(sha1("super:adminsecret")), computed independently with Python's hashlib.
+	if got := DigestID("super", "adminsecret"); got != "super:GcMT0ijsx21yLyTWAWMqFV/azZE=" {
+		t.Fatalf("DigestID = %q", got)
+	}
+	if DigestCredential("bob:pw:x") != DigestID("bob", "pw:x") {
+		t.Fatal("a password may contain ':'")
+	}
+}

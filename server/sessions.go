@@ -1,10 +1,7 @@
 package server
 
 import (
-	"crypto/sha1"
-	"encoding/base64"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -195,7 +192,7 @@ func (s *Server) auth(c *conn, h jute.RequestHeader, r *jute.AuthPacket) bool {
 	var add []jute.Id
 	switch r.Scheme {
 	case "digest":
-		id := digestCredential(string(r.Auth))
+		id := jute.DigestCredential(string(r.Auth))
 		add = append(add, jute.Id{Scheme: "digest", ID: id})
 		if s.cfg.SuperDigest != "" && id == s.cfg.SuperDigest {
 			add = append(add, superIDs...)
@@ -229,13 +226,6 @@ func hasID(ids []jute.Id, id jute.Id) bool {
 	return false
 }
 
-// digestCredential turns "user:password" into ZooKeeper's digest id
-// "user:base64(sha1(user:password))".
-func digestCredential(cred string) string {
-	user, _, _ := strings.Cut(cred, ":")
-	sum := sha1.Sum([]byte(cred))
-	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
-}
 
 // syncRequest answers sync once this member has applied everything the
 // leader had committed when the sync reached it (§11.2).

@@ -1,20 +1,11 @@
 package tree
 
 import (
-	"crypto/sha1"
-	"encoding/base64"
 	"strconv"
 	"strings"
 
 	"github.com/zabkeeper/zabkeeper/jute"
 )
-
-// DigestID is the ACL id of a digest user: "user:" + base64(sha1("user:password")).
-// A session authenticated as user holds ("digest", DigestID(user, password)).
-func DigestID(user, password string) string {
-	sum := sha1.Sum([]byte(user + ":" + password))
-	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
-}
 
 // CheckPerm is ZooKeeper's checkACL (9.2): nil if ids grant any bit of perm
 // on a node with this acl, else ErrNoAuth.

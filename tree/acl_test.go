@@ -11,14 +11,14 @@ import (
 func TestDigestID(t *testing.T) {
 	sum := sha1.Sum([]byte("super:adminsecret"))
 	want := "super:" + base64.StdEncoding.EncodeToString(sum[:])
-	if got := DigestID("super", "adminsecret"); got != want {
+	if got := jute.DigestID("super", "adminsecret"); got != want {
 		t.Fatalf("DigestID = %q, want %q", got, want)
 	}
 }
 
 func TestCheckPerm(t *testing.T) {
 	tr := New()
-	alice := jute.Id{Scheme: "digest", ID: DigestID("alice", "pw")}
+	alice := jute.Id{Scheme: "digest", ID: jute.DigestID("alice", "pw")}
 	for _, tc := range []struct {
 		name string
 		acl  []jute.ACL
@@ -31,7 +31,7 @@ func TestCheckPerm(t *testing.T) {
 		{"world perms limit", jute.ReadACLUnsafe, jute.PermWrite, nil, false},
 		{"world other id grants nothing", []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "world", ID: "x"}}}, jute.PermRead, []jute.Id{{Scheme: "world", ID: "x"}}, false},
 		{"digest equal", []jute.ACL{{Perms: jute.PermRead, ID: alice}}, jute.PermRead, []jute.Id{alice}, true},
-		{"digest wrong password", []jute.ACL{{Perms: jute.PermRead, ID: alice}}, jute.PermRead, []jute.Id{{Scheme: "digest", ID: DigestID("alice", "no")}}, false},
+		{"digest wrong password", []jute.ACL{{Perms: jute.PermRead, ID: alice}}, jute.PermRead, []jute.Id{{Scheme: "digest", ID: jute.DigestID("alice", "no")}}, false},
 		{"super passes all", []jute.ACL{{Perms: jute.PermRead, ID: alice}}, jute.PermAdmin, []jute.Id{{Scheme: "super", ID: ""}}, true},
 		{"read or admin: admin suffices", []jute.ACL{{Perms: jute.PermAdmin, ID: alice}}, jute.PermRead | jute.PermAdmin, []jute.Id{alice}, true},
 		{"ip exact", ipACL("10.0.0.1"), jute.PermRead, ipID("10.0.0.1"), true},
@@ -60,7 +60,7 @@ func ipACL(id string) []jute.ACL {
 func ipID(addr string) []jute.Id { return []jute.Id{{Scheme: "ip", ID: addr}} }
 
 func TestFixupACL(t *testing.T) {
-	alice := jute.Id{Scheme: "digest", ID: DigestID("alice", "pw")}
+	alice := jute.Id{Scheme: "digest", ID: jute.DigestID("alice", "pw")}
 	session := []jute.Id{{Scheme: "ip", ID: "127.0.0.1"}, alice, {Scheme: "super"}}
 	acl := func(scheme, id string) []jute.ACL {
 		return []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: scheme, ID: id}}}

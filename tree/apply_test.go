@@ -187,7 +187,7 @@ func TestCreateFlagsAndTTL(t *testing.T) {
 
 // TestErrorPrecedence walks 8.7 one rule at a time.
 func TestErrorPrecedence(t *testing.T) {
-	alice := []jute.Id{{Scheme: "digest", ID: DigestID("alice", "pw")}}
+	alice := []jute.Id{{Scheme: "digest", ID: jute.DigestID("alice", "pw")}}
 	aliceOnly := []jute.ACL{{Perms: jute.PermAll, ID: alice[0]}}
 	setup := func(t *testing.T) *harness {
 		h := newHarness(t)
@@ -475,7 +475,7 @@ func TestReaping(t *testing.T) {
 
 func TestReads(t *testing.T) {
 	h := newHarness(t)
-	bob := []jute.Id{{Scheme: "digest", ID: DigestID("bob", "pw")}}
+	bob := []jute.Id{{Scheme: "digest", ID: jute.DigestID("bob", "pw")}}
 	acl := []jute.ACL{{Perms: jute.PermRead, ID: jute.AnyoneID}, {Perms: jute.PermAll, ID: bob[0]}}
 	h.must(Txn{Op: Op{Type: jute.OpCreate, Path: "/r", ACL: acl}})
 	h.must(Txn{Op: Op{Type: jute.OpCreate, Path: "/secret", ACL: []jute.ACL{{Perms: jute.PermAll, ID: bob[0]}}}})

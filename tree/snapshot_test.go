@@ -56,7 +56,7 @@ func (g *gen) txn() *Txn {
 	g.time += int64(g.r.Intn(20))
 	t := &Txn{Session: int64(g.r.Intn(4)), Time: g.time}
 	if g.r.Intn(2) == 0 {
-		t.Auth = []jute.Id{{Scheme: "digest", ID: DigestID("u", "p")}, {Scheme: "ip", ID: "10.1.2.3"}}
+		t.Auth = []jute.Id{{Scheme: "digest", ID: jute.DigestID("u", "p")}, {Scheme: "ip", ID: "10.1.2.3"}}
 	}
 	switch n := g.r.Intn(40); {
 	case n < 4:
