@@ -226,7 +226,6 @@ func hasID(ids []jute.Id, id jute.Id) bool {
 	return false
 }
 
-
 // syncRequest answers sync once this member has applied everything the
 // leader had committed when the sync reached it (§11.2).
 func (s *Server) syncRequest(c *conn, h jute.RequestHeader, r *jute.SyncRequest) {
