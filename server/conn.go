@@ -271,7 +271,9 @@ func (c *conn) dispatch(body []byte) bool {
 		c.send(replyFrame(hdr.Xid, c.s.lastZxid(), jute.OK, nil))
 		return true
 	}
-	c.slots <- struct{}{} // wait for room in the pipeline
+	if !c.acquireSlot() {
+		return false
+	}
 	if !c.s.handle(c, hdr, rec) {
 		return false
 	}
@@ -287,10 +289,23 @@ func (c *conn) dispatch(body []byte) bool {
 	return true
 }
 
+// acquireSlot waits for room in the pipeline (maxOutstanding requests);
+// false if the connection closed meanwhile.
+func (c *conn) acquireSlot() bool {
+	select {
+	case c.slots <- struct{}{}:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
 // reject answers one request with an error code after everything before it,
 // then closes the connection.
 func (c *conn) reject(hdr jute.RequestHeader, code jute.Code) {
-	c.slots <- struct{}{}
+	if !c.acquireSlot() {
+		return
+	}
 	c.enqueueLocal(&request{xid: hdr.Xid, op: hdr.Type, closeAf: true, local: func() []byte {
 		return replyFrame(hdr.Xid, c.s.tree.LastZxid(), code, nil)
 	}})

@@ -169,12 +169,13 @@ func (s *Server) Close() error {
 		c.close()
 	}
 	s.connsMu.Unlock()
-	var err error
-	if s.repl != nil {
-		err = s.repl.close()
-	}
+	// Let the server's goroutines (connections, a snapshot in progress)
+	// finish before the replicator closes the store under them.
 	s.wg.Wait()
-	return err
+	if s.repl != nil {
+		return s.repl.close()
+	}
+	return nil
 }
 
 func (s *Server) lastZxid() zxid.Zxid {
