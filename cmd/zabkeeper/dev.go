@@ -104,6 +104,15 @@ func runDev(c *cli.Context) error {
 	}
 	fmt.Printf("zabkeeper dev: %d member(s) running, data in %s\n", len(srvs), c.String("dir"))
 	fmt.Printf("connection string: %s\n", strings.Join(addrs, ","))
+	var admins []string
+	for _, s := range srvs {
+		if a := s.AdminAddr(); a != nil {
+			admins = append(admins, a.String())
+		}
+	}
+	if len(admins) > 0 {
+		fmt.Printf("admin servers (metrics, snapshot save --admin): %s\n", strings.Join(admins, ","))
+	}
 	fmt.Printf("try: zkCli.sh -server %s   or   echo srvr | nc %s\n", strings.Join(addrs, ","),
 		strings.Replace(addrs[0], ":", " ", 1))
 	<-ctx.Done()
