@@ -63,6 +63,9 @@ type ensemble struct {
 	electing bool
 	syncs    map[uint64]func() // loop-owned
 	nextSync uint64
+	// seenRole and seenPhase are what noteStatus last acted on (loop-owned).
+	seenRole  zab.Role
+	seenPhase zab.Phase
 }
 
 // workItem is the part of a Ready the worker does, in order.
@@ -196,7 +199,7 @@ func (e *ensemble) propose(t *tree.Txn) error {
 	if err != nil {
 		return err
 	}
-	if e.node.Status().Role == zab.Leading {
+	if e.node.Role() == zab.Leading {
 		_, err = e.node.Propose(tree.StampRequest(e.s.now().UnixMilli(), body))
 	} else {
 		err = e.node.Forward(body)
@@ -243,7 +246,7 @@ func (e *ensemble) passTouches() {
 	if len(ids) == 0 {
 		return
 	}
-	if e.node.Status().Role == zab.Leading {
+	if e.node.Role() == zab.Leading {
 		e.s.trackTouch(ids)
 	} else {
 		e.node.Touch(ids)
@@ -313,6 +316,7 @@ func (e *ensemble) loop() {
 		case <-zabTick.C:
 			e.passTouches()
 			e.node.Tick()
+			e.refreshStatus()
 		case <-elTick.C:
 			e.passTouches()
 			e.el.Tick()
@@ -395,17 +399,16 @@ func (e *ensemble) drainReady() {
 }
 
 // noteStatus publishes the role and starts or stops serving clients when
-// this member enters or leaves broadcast.
+// this member enters or leaves broadcast. It is called after every Ready,
+// so it looks at the full Status only when the role or phase changed.
 func (e *ensemble) noteStatus() {
-	st := e.node.Status()
-	e.mu.Lock()
-	prev := e.status
-	e.status = st
-	e.mu.Unlock()
-	serving := st.Phase == zab.PhaseBroadcast && (st.Role == zab.Leading || st.Role == zab.Following)
-	if serving == e.serving.Load() && st.Role == prev.Role {
+	role, phase := e.node.Role(), e.node.Phase()
+	if role == e.seenRole && phase == e.seenPhase {
 		return
 	}
+	e.seenRole, e.seenPhase = role, phase
+	st := e.refreshStatus()
+	serving := st.Phase == zab.PhaseBroadcast && (st.Role == zab.Leading || st.Role == zab.Following)
 	switch {
 	case serving && st.Role == zab.Leading:
 		e.s.resetTracker()
@@ -418,6 +421,15 @@ func (e *ensemble) noteStatus() {
 		e.setServing(false, "looking")
 	}
 	e.log.Info("zab status", zap.Stringer("status", st))
+}
+
+// refreshStatus copies the node's status for admin pages (mntr's followers).
+func (e *ensemble) refreshStatus() zab.Status {
+	st := e.node.Status()
+	e.mu.Lock()
+	e.status = st
+	e.mu.Unlock()
+	return st
 }
 
 func (e *ensemble) setServing(on bool, role string) {
@@ -498,50 +510,58 @@ func (e *ensemble) worker() {
 
 func (e *ensemble) persist(items []workItem) error {
 	var dur zab.Persisted
+	var pending []store.Entry // appends of consecutive Readys, written together
 	dirty := false
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		err := e.st.Append(pending)
+		pending, dirty = pending[:0], true
+		return err
+	}
 	for _, it := range items {
 		rd := &it.rd
-		appended := false
-		if rd.InstallSnapshot != nil {
+		if rd.InstallSnapshot != nil || rd.TruncateAfter != nil {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		switch {
+		case rd.InstallSnapshot != nil:
 			// The entries that came with the snapshot are installed with it.
 			if err := e.installSnapshot(rd.InstallSnapshot, rd.Append); err != nil {
 				return err
 			}
-			appended = true
-		}
-		if rd.TruncateAfter != nil {
+		case rd.TruncateAfter != nil:
 			if err := e.st.TruncateAfter(*rd.TruncateAfter); err != nil {
 				return err
 			}
-		}
-		if len(rd.Append) > 0 && !appended {
-			if err := e.st.Append(storeEntries(rd.Append)); err != nil {
-				return err
-			}
-			dirty = true
+			fallthrough
+		default:
+			pending = append(pending, storeEntries(rd.Append)...)
 		}
 		if rd.AcceptedEpoch != 0 || rd.CurrentEpoch != 0 {
 			// Epochs only after the log writes before them are durable.
+			if err := flush(); err != nil {
+				return err
+			}
 			if dirty {
 				if err := e.st.Sync(); err != nil {
 					return err
 				}
 				dirty = false
 			}
-			if rd.AcceptedEpoch != 0 {
-				if err := e.st.SetAcceptedEpoch(rd.AcceptedEpoch); err != nil {
-					return err
-				}
-			}
-			if rd.CurrentEpoch != 0 {
-				if err := e.st.SetCurrentEpoch(rd.CurrentEpoch); err != nil {
-					return err
-				}
+			if err := e.persistEpochs(rd.AcceptedEpoch, rd.CurrentEpoch); err != nil {
+				return err
 			}
 		}
 		if rd.Durable.Seq != 0 {
 			dur = rd.Durable
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if dirty {
 		if err := e.st.Sync(); err != nil {
@@ -553,6 +573,19 @@ func (e *ensemble) persist(items []workItem) error {
 		case e.persisted <- dur:
 		case <-e.stop:
 		}
+	}
+	return nil
+}
+
+// persistEpochs writes the epochs a Ready asked for (0 = unchanged).
+func (e *ensemble) persistEpochs(accepted, current uint32) error {
+	if accepted != 0 {
+		if err := e.st.SetAcceptedEpoch(accepted); err != nil {
+			return err
+		}
+	}
+	if current != 0 {
+		return e.st.SetCurrentEpoch(current)
 	}
 	return nil
 }

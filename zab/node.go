@@ -391,6 +391,12 @@ func (n *Node) pendingSeq() uint64 {
 }
 
 // Status reports the node's state.
+// Role is Status().Role without building a Status (cheap, for every write).
+func (n *Node) Role() Role { return n.role }
+
+// Phase is Status().Phase without building a Status.
+func (n *Node) Phase() Phase { return n.phase }
+
 func (n *Node) Status() Status {
 	s := Status{
 		ID: n.id, Role: n.role, Phase: n.phase, Leader: n.leader,
