@@ -359,7 +359,7 @@ func (r *digestRun) decode(h logged) *tree.Txn {
 // changes, multi; aimed at nodes that exist so most txns succeed.
 
 var (
-	digestAuth = []jute.Id{{Scheme: "digest", ID: tree.DigestID("u", "p")}}
+	digestAuth = []jute.Id{{Scheme: "digest", ID: jute.DigestID("u", "p")}}
 	digestACLs = [][]jute.ACL{jute.OpenACLUnsafe, jute.OpenACLUnsafe, jute.CreatorAllACL, jute.ReadACLUnsafe}
 	digestName = []string{"a", "b", "c", "d", "e", "f"}
 )
