@@ -25,6 +25,7 @@ func TestReconnectToAnotherMemberKeepsSession(t *testing.T) {
 	must(t, err)
 	_, err = other.Create(ctx, "/watched", nil, client.Persistent, nil)
 	must(t, err)
+	must(t, c.Sync(ctx, "/watched")) // c may be on another member: reads are sequential, not linearizable
 	_, _, ch, err := c.GetW(ctx, "/watched")
 	must(t, err)
 	w, err := c.Watch(ctx, "/tree", true)
@@ -37,9 +38,16 @@ func TestReconnectToAnotherMemberKeepsSession(t *testing.T) {
 			stop(i)
 		}
 	}
-	// The next call waits for the new connection, on another member.
-	if _, _, err := c.Get(ctx, "/eph"); err != nil {
-		t.Fatalf("get after the member died: %v", err)
+	// A call in flight when the member died fails with a retryable
+	// connection loss; retried, it waits for the new connection.
+	for {
+		_, _, err := c.Get(ctx, "/eph")
+		if err == nil {
+			break
+		}
+		if !client.IsRetryable(err) {
+			t.Fatalf("get after the member died: %v", err)
+		}
 	}
 	if c.SessionID() != sid || c.Server() == on {
 		t.Fatalf("session %x on %s, want %x moved off %s", c.SessionID(), c.Server(), sid, on)
