@@ -43,20 +43,21 @@ func msgpackHandle() *codec.MsgpackHandle {
 
 var mh = msgpackHandle()
 
-// EncodeTxn is the log and peer-wire form of a txn.
+// EncodeTxn is the log and peer-wire form of a txn (msgpack; txncodec.go).
 func EncodeTxn(t *Txn) ([]byte, error) {
-	var out []byte
-	if err := codec.NewEncoderBytes(&out, mh).Encode(t); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return appendTxn(make([]byte, 0, 64+len(t.Op.Path)+len(t.Op.Data)), t), nil
 }
 
-// DecodeTxn is the inverse of EncodeTxn.
+// DecodeTxn is the inverse of EncodeTxn; malformed input is an error,
+// never a panic.
 func DecodeTxn(b []byte) (*Txn, error) {
-	t := new(Txn)
-	if err := codec.NewDecoderBytes(b, mh).Decode(t); err != nil {
-		return nil, fmt.Errorf("tree: decode txn: %w", err)
+	r := txnReader{b: b}
+	t := r.txn()
+	if r.err == nil && len(r.b) != 0 {
+		r.fail(fmt.Sprintf("%d bytes after the txn", len(r.b)))
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("tree: decode txn: %w", r.err)
 	}
 	return t, nil
 }

@@ -81,6 +81,7 @@ func runDev(c *cli.Context) error {
 	defer log.Sync()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tuneGC()
 	var addrs []string
 	var srvs []*server.Server
 	defer func() {
