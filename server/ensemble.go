@@ -299,6 +299,7 @@ func (e *ensemble) loop() {
 		case env, ok := <-e.zt.Recv():
 			if ok {
 				e.node.Step(env.Msg)
+				e.stepQueued()
 			}
 		case id, ok := <-e.zt.Broken():
 			if ok {
@@ -323,6 +324,22 @@ func (e *ensemble) loop() {
 		}
 		e.stepElection()
 		e.drainReady()
+	}
+}
+
+// stepQueued feeds the peer messages already waiting, so that one Ready
+// (one round of sends, one durable write) covers all of them.
+func (e *ensemble) stepQueued() {
+	for i := 0; i < 256; i++ {
+		select {
+		case env, ok := <-e.zt.Recv():
+			if !ok {
+				return
+			}
+			e.node.Step(env.Msg)
+		default:
+			return
+		}
 	}
 }
 
