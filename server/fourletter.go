@@ -107,9 +107,12 @@ func (s *Server) writeSrvr(b *strings.Builder, withClients bool) {
 
 // writeCons lists the client connections, leaving out the one asking:
 // go-zookeeper's FLWCons fails on any line without a session.
+// Only connections with a session are listed: a connection still in its
+// handshake, or one that answered a four-letter word and is closing, has no
+// session fields, and go-zookeeper's FLWCons rejects such lines.
 func (s *Server) writeCons(b *strings.Builder, asking *conn) {
 	s.eachConn(func(c *conn) {
-		if c != asking {
+		if c != asking && c.sessionID() != 0 {
 			c.writeConsLine(b, true)
 		}
 	})
