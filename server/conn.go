@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -443,5 +442,3 @@ func (c *conn) canRead(acl []jute.ACL) bool {
 	c.mu.Unlock()
 	return c.s.tree.CheckPerm(acl, jute.PermRead, ids) == nil
 }
-
-func putUint32(b []byte, v uint32) { binary.BigEndian.PutUint32(b, v) }

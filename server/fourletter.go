@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zabkeeper/zabkeeper/jute"
+	"github.com/zabkeeper/zabkeeper/watch"
 )
 
 // fourLetterWord answers a four-letter word in ZooKeeper's text formats and
@@ -238,7 +239,7 @@ func (s *Server) writeWatchesBySession(b *strings.Builder) {
 			sid = c.sessionID()
 		}
 		fmt.Fprintf(b, "0x%x\n", uint64(sid))
-		paths := byW[watchID(w)]
+		paths := byW[watch.WatcherID(w)]
 		slices.Sort(paths)
 		for _, p := range paths {
 			fmt.Fprintf(b, "\t%s\n", p)

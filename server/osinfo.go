@@ -5,11 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-
-	"github.com/zabkeeper/zabkeeper/watch"
 )
-
-func watchID(id uint64) watch.WatcherID { return watch.WatcherID(id) }
 
 // dirSize is the bytes under dir (dirs 4lw).
 func dirSize(dir string) int64 {

@@ -31,7 +31,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zabkeeper/zabkeeper/conf"
-	"github.com/zabkeeper/zabkeeper/jute"
 	"github.com/zabkeeper/zabkeeper/session"
 	"github.com/zabkeeper/zabkeeper/tree"
 	"github.com/zabkeeper/zabkeeper/watch"
@@ -315,6 +314,3 @@ func (s *Server) dropClients(why string) {
 }
 
 func sessionString(id int64) string { return fmt.Sprintf("0x%x", uint64(id)) }
-
-// errUnimplemented answers opcodes zabkeeper does not serve.
-var errUnimplemented = jute.ErrUnimplemented
